@@ -1,0 +1,201 @@
+"""A private RabbitMQ node: started in a temporary folder, on loopback, on free ports.
+
+Tests, the benchmark and Binder use it to run a real broker without root and
+without touching any system-wide RabbitMQ: every file the node writes (data,
+logs, Erlang cookie) lives in its own folder, and its Erlang port mapper
+(``epmd``) listens on a private port too, so stopping the node leaves nothing
+behind.  Nothing listens on any address but 127.0.0.1.
+
+    with RabbitMQNode.start() as node:
+        conn = course.broker.connect(node.url)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from base64 import b64encode
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from .errors import CourseError
+from .i18n import _
+
+#: Where Debian and Ubuntu install the server scripts (``/usr/sbin`` only wraps them).
+SERVER_DIRS = ("/usr/lib/rabbitmq/bin", "/usr/sbin", "/usr/local/sbin", "/opt/rabbitmq/sbin")
+
+INSTALL_HINT = "apt-get install rabbitmq-server"
+
+
+class RabbitMQUnavailable(CourseError):
+    """The RabbitMQ server program is not installed, or the node did not start."""
+
+
+def find_server() -> Path | None:
+    """The ``rabbitmq-server`` script, or None when RabbitMQ is not installed."""
+    for folder in SERVER_DIRS:
+        path = Path(folder) / "rabbitmq-server"
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+    found = shutil.which("rabbitmq-server")
+    return Path(found) if found else None
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now, on loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class RabbitMQNode:
+    """A running private node; ``stop()`` (or leaving the ``with`` block) removes it."""
+
+    folder: Path
+    amqp_port: int
+    management_port: int
+    env: dict[str, str] = field(repr=False)
+    process: subprocess.Popen = field(repr=False)
+    user: str = "guest"
+    password: str = field(default="guest", repr=False)
+    _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def url(self) -> str:
+        """transport_url of the default vhost, as OpenStack would write it."""
+        return f"rabbit://{self.user}:{self.password}@127.0.0.1:{self.amqp_port}/"
+
+    @property
+    def management_url(self) -> str:
+        return f"http://127.0.0.1:{self.management_port}"
+
+    def vhost_url(self, vhost: str) -> str:
+        return f"rabbit://{self.user}:{self.password}@127.0.0.1:{self.amqp_port}/{quote(vhost, safe='')}"
+
+    # -- starting and stopping ------------------------------------------------
+
+    @classmethod
+    def start(cls, timeout: float = 60.0) -> RabbitMQNode:
+        """Start a node and wait until its AMQP port and management API answer."""
+        server = find_server()
+        if server is None:
+            raise RabbitMQUnavailable(_(
+                "RabbitMQ is not installed. Install it with `{command}` to run the "
+                "course on a real broker.", command=INSTALL_HINT))
+        folder = Path(tempfile.mkdtemp(prefix="course-rabbitmq-"))
+        amqp_port, management_port, dist_port, epmd_port = (free_port() for _i in range(4))
+        (folder / "rabbitmq.conf").write_text(
+            f"listeners.tcp.1 = 127.0.0.1:{amqp_port}\n"
+            "management.tcp.ip = 127.0.0.1\n"
+            f"management.tcp.port = {management_port}\n"
+            "loopback_users = none\n"
+            "log.console = false\n"
+            "log.file.level = warning\n"
+        )
+        (folder / "enabled_plugins").write_text("[rabbitmq_management].\n")
+        (folder / "rabbitmq-env.conf").write_text("")
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("RABBITMQ_", "ERL_"))},
+            "HOME": str(folder),
+            "RABBITMQ_NODENAME": f"course-{uuid.uuid4().hex[:8]}@localhost",
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(amqp_port),
+            "RABBITMQ_DIST_PORT": str(dist_port),
+            "RABBITMQ_CONF_ENV_FILE": str(folder / "rabbitmq-env.conf"),
+            "RABBITMQ_CONFIG_FILE": str(folder / "rabbitmq.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
+            "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(folder / "log"),
+            "RABBITMQ_PID_FILE": str(folder / "rabbitmq.pid"),
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+            "ERL_EPMD_PORT": str(epmd_port),
+        }
+        log = (folder / "server.out").open("wb")
+        process = subprocess.Popen(
+            [str(server)], env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        log.close()
+        node = cls(folder, amqp_port, management_port, env, process)
+        try:
+            node._wait_ready(timeout)
+        except BaseException:
+            node.stop()
+            raise
+        return node
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RabbitMQUnavailable(_(
+                    "RabbitMQ stopped while starting; its log is in {folder}.",
+                    folder=str(self.folder)))
+            try:
+                self.api("GET", "/api/overview", timeout=1)
+                # The management API answers a little before AMQP is accepted.
+                with socket.create_connection(("127.0.0.1", self.amqp_port), timeout=1):
+                    return
+            except (OSError, urllib.error.URLError):
+                time.sleep(0.2)
+        raise RabbitMQUnavailable(_(
+            "RabbitMQ did not start within {seconds} s; its log is in {folder}.",
+            seconds=int(timeout), folder=str(self.folder)))
+
+    def stop(self) -> None:
+        """Stop the node and its port mapper, then delete its folder."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # RabbitMQ shuts down cleanly on SIGTERM
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        epmd = shutil.which("epmd")
+        if epmd:
+            subprocess.run([epmd, "-kill"], env=self.env, capture_output=True, timeout=10)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> RabbitMQNode:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- management HTTP API ----------------------------------------------------
+
+    def api(self, method: str, path: str, body: object = None, timeout: float = 10) -> object:
+        """One call to the management API; JSON in and out."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.management_url + path, data=data, method=method)
+        token = b64encode(f"{self.user}:{self.password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+        request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            payload = response.read()
+        return json.loads(payload) if payload else None
+
+    def add_vhost(self, vhost: str) -> str:
+        """Create a vhost the node's user may use fully; return its transport_url."""
+        name = quote(vhost, safe="")
+        self.api("PUT", f"/api/vhosts/{name}", {})
+        self.api("PUT", f"/api/permissions/{name}/{self.user}",
+                 {"configure": ".*", "write": ".*", "read": ".*"})
+        return self.vhost_url(vhost)
+
+    def delete_vhost(self, vhost: str) -> None:
+        self.api("DELETE", f"/api/vhosts/{quote(vhost, safe='')}")
