@@ -81,7 +81,8 @@ class RabbitMQNode:
         return f"http://127.0.0.1:{self.management_port}"
 
     def vhost_url(self, vhost: str) -> str:
-        return f"rabbit://{self.user}:{self.password}@127.0.0.1:{self.amqp_port}/{quote(vhost, safe='')}"
+        path = quote(vhost, safe="")
+        return f"rabbit://{self.user}:{self.password}@127.0.0.1:{self.amqp_port}/{path}"
 
     # -- starting and stopping ------------------------------------------------
 
@@ -102,6 +103,9 @@ class RabbitMQNode:
             "loopback_users = none\n"
             "log.console = false\n"
             "log.file.level = warning\n"
+            # Queue counts in the management API refresh every 5 s by default: too slow
+            # for a lesson or a test that looks right after publishing.
+            "collect_statistics_interval = 250\n"
         )
         (folder / "enabled_plugins").write_text("[rabbitmq_management].\n")
         (folder / "rabbitmq-env.conf").write_text("")

@@ -1,0 +1,56 @@
+"""Which broker the course talks to, chosen the way OpenStack chooses one.
+
+``connect()`` returns a plain ``kombu.Connection``: to the embedded broker
+(the default, inside this process) or to a RabbitMQ given by an OpenStack
+``transport_url`` (``rabbit://user:pass@host:5672/vhost``), passed explicitly
+or through the environment variable ``COURSE_TRANSPORT_URL``.  A configured
+broker that does not answer is an error, never silently replaced by the
+embedded one.
+"""
+
+from __future__ import annotations
+
+import os
+
+import kombu
+
+from . import embedded, kombu_transport
+from .transport_url import TransportURL, open_connection, parse_transport_url
+
+__all__ = ["ENV_VAR", "EMBEDDED_URL", "connect", "configured_url", "parse_transport_url",
+           "reset", "is_embedded"]
+
+#: The environment variable that selects a broker when none is passed.
+ENV_VAR = "COURSE_TRANSPORT_URL"
+#: The transport_url of the embedded broker's default vhost.
+EMBEDDED_URL = f"{kombu_transport.SCHEME}://"
+
+
+def configured_url(url: str | None = None) -> str:
+    """The transport_url in force: the one given, else $COURSE_TRANSPORT_URL, else embedded."""
+    return url or os.environ.get(ENV_VAR) or EMBEDDED_URL
+
+
+def is_embedded(url: str | TransportURL | None = None) -> bool:
+    parsed = url if isinstance(url, TransportURL) else parse_transport_url(configured_url(url))
+    return parsed.driver == kombu_transport.SCHEME
+
+
+def connect(url: str | None = None, *, timeout: float = 5.0) -> kombu.Connection:
+    """A connected ``kombu.Connection`` to the broker the ``transport_url`` names.
+
+    Raises ``TransportURLError`` for a malformed URL and ``BrokerUnreachable``
+    (within ``timeout`` seconds) for a broker that does not answer.
+    """
+    parsed = parse_transport_url(configured_url(url))
+    if parsed.driver == kombu_transport.SCHEME:
+        conn = kombu.Connection(f"{kombu_transport.SCHEME}://",
+                                virtual_host=parsed.virtual_host or "/")
+        conn.connect()
+        return conn
+    return open_connection(parsed, timeout=timeout)
+
+
+def reset() -> None:
+    """Empty the embedded broker, like restarting a RabbitMQ that keeps nothing on disk."""
+    embedded.reset()

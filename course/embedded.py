@@ -1,0 +1,923 @@
+"""The embedded broker: AMQP 0-9-1 semantics, in the kernel's own process.
+
+This module is the broker itself, with no kombu in it: vhosts, exchanges,
+queues, bindings, consumers, unacknowledged messages, and the rules RabbitMQ
+applies to them.  ``course.kombu_transport`` puts a kombu transport in front of
+it, so learners use the ordinary kombu API.
+
+Where kombu's stock ``memory://`` transport differs from RabbitMQ, this broker
+follows RabbitMQ (see ``tests/test_conformance.py``, which runs the same cases
+on both):
+
+* topic bindings: ``#`` matches zero or more words, ``*`` exactly one;
+* a message a consumer has not acknowledged goes back to its own queue,
+  flagged ``redelivered``, when the channel or the connection closes, or on
+  ``reject(requeue=True)`` and ``recover``; it keeps its place in the queue;
+* channel errors with RabbitMQ's codes and texts (404, 405, 406, 403), after
+  which the channel is closed;
+* message TTL, ``x-message-ttl``, ``x-expires``, ``auto_delete``, ``exclusive``;
+* ``mandatory`` messages that route nowhere are returned to their publisher;
+* per-consumer prefetch (``basic_qos``), round-robin between consumers.
+
+Consumers are pushed their messages, as RabbitMQ does: a delivery goes into
+its connection's inbox and wakes the thread waiting there (a condition
+variable, no polling).  One lock guards the whole broker, so every operation is
+atomic and thread-safe; callbacks always run outside it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from bisect import insort
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import count
+from typing import Any
+
+from amqp import exceptions as amqp_errors
+from amqp.protocol import queue_declare_ok_t
+
+#: The exchanges every RabbitMQ vhost has from the start.
+BUILTIN_EXCHANGES = {
+    "": "direct",
+    "amq.direct": "direct",
+    "amq.fanout": "fanout",
+    "amq.topic": "topic",
+    "amq.headers": "headers",
+    "amq.match": "headers",
+}
+EXCHANGE_TYPES = ("direct", "fanout", "topic", "headers")
+#: Routing decisions remembered per exchange (cleared when bindings change).
+ROUTE_CACHE_SIZE = 4096
+
+#: Queue arguments RabbitMQ compares when a queue is declared again.
+EQUIVALENCE_ARGUMENTS = (
+    "x-expires", "x-message-ttl", "x-dead-letter-exchange", "x-dead-letter-routing-key",
+    "x-max-length", "x-max-length-bytes", "x-max-priority", "x-overflow", "x-queue-mode",
+    "x-queue-type", "x-single-active-consumer", "x-delivery-limit",
+)
+
+# AMQP method signatures (class id, method id), so errors read like RabbitMQ's.
+EXCHANGE_DECLARE, EXCHANGE_DELETE = (40, 10), (40, 20)
+QUEUE_DECLARE, QUEUE_BIND, QUEUE_PURGE, QUEUE_DELETE, QUEUE_UNBIND = (
+    (50, 10), (50, 20), (50, 30), (50, 40), (50, 50))
+BASIC_QOS, BASIC_CONSUME, BASIC_PUBLISH, BASIC_GET = (60, 10), (60, 20), (60, 40), (60, 70)
+BASIC_ACK, BASIC_REJECT, BASIC_RECOVER, BASIC_NACK = (60, 80), (60, 90), (60, 110), (60, 120)
+
+
+def _now() -> float:
+    return time.monotonic()
+
+
+def topic_matches(binding_key: str, routing_key: str) -> bool:
+    """AMQP topic matching: words split on ``.``; ``*`` is one word, ``#`` zero or more."""
+    return _match(_words(binding_key), _words(routing_key))
+
+
+def _words(key: str) -> list[str]:
+    return key.split(".") if key else []
+
+
+def _match(pattern: list[str], words: list[str]) -> bool:
+    if not pattern:
+        return not words
+    head, rest = pattern[0], pattern[1:]
+    if head == "#":
+        return any(_match(rest, words[i:]) for i in range(len(words) + 1))
+    return bool(words) and head in ("*", words[0]) and _match(rest, words[1:])
+
+
+def headers_match(binding_args: dict, headers: dict) -> bool:
+    """Headers exchange: ``x-match`` all (default) or any, over the non ``x-`` arguments."""
+    wanted = {k: v for k, v in (binding_args or {}).items() if not k.startswith("x-")}
+    mode = (binding_args or {}).get("x-match", "all")
+    hits = [k in headers and (v is None or headers[k] == v) for k, v in wanted.items()]
+    return any(hits) if mode == "any" else all(hits)
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(eq=False)
+class Payload:
+    """What a publisher sent; shared, never modified, by every queue it reaches."""
+
+    body: Any
+    content_type: str | None
+    content_encoding: str | None
+    headers: dict
+    properties: dict
+    exchange: str
+    routing_key: str
+
+
+@dataclass(eq=False)
+class Entry:
+    """One message sitting in one queue (ordered by ``seq``, its place in the queue)."""
+
+    seq: int
+    payload: Payload
+    expires_at: float | None
+    redelivered: bool = False
+
+    def __lt__(self, other: Entry) -> bool:
+        return self.seq < other.seq
+
+
+@dataclass(eq=False)
+class Binding:
+    queue: str
+    routing_key: str
+    arguments: dict
+
+
+@dataclass(eq=False)
+class Exchange:
+    name: str
+    type: str
+    durable: bool = False
+    auto_delete: bool = False
+    internal: bool = False
+    arguments: dict = field(default_factory=dict)
+    bindings: list[Binding] = field(default_factory=list)
+    _routes: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    def bind(self, queue: str, routing_key: str, arguments: dict) -> None:
+        if not any(b.queue == queue and b.routing_key == routing_key
+                   and b.arguments == arguments for b in self.bindings):
+            self.bindings.append(Binding(queue, routing_key, arguments))
+            self._routes.clear()
+
+    def unbind(self, queue: str, routing_key: str | None = None,
+               arguments: dict | None = None) -> bool:
+        """Remove one binding (or every binding of ``queue`` when no key is given)."""
+        kept = [b for b in self.bindings if not (
+            b.queue == queue and (routing_key is None or (
+                b.routing_key == routing_key and b.arguments == (arguments or {}))))]
+        removed = len(kept) != len(self.bindings)
+        self.bindings = kept
+        self._routes.clear()
+        return removed
+
+    def route(self, routing_key: str, headers: dict) -> list[str]:
+        """Names of the queues a message reaches, each once, in binding order."""
+        if self.type == "headers":
+            return list(dict.fromkeys(
+                b.queue for b in self.bindings if headers_match(b.arguments, headers or {})))
+        routes = self._routes.get(routing_key)
+        if routes is None:
+            if self.type == "fanout":
+                hits = (b.queue for b in self.bindings)
+            elif self.type == "topic":
+                hits = (b.queue for b in self.bindings if topic_matches(b.routing_key, routing_key))
+            else:
+                hits = (b.queue for b in self.bindings if b.routing_key == routing_key)
+            if len(self._routes) > ROUTE_CACHE_SIZE:
+                self._routes.clear()
+            routes = self._routes[routing_key] = list(dict.fromkeys(hits))
+        return routes
+
+
+@dataclass(eq=False)
+class Consumer:
+    channel: Channel
+    tag: str
+    queue: Queue
+    no_ack: bool
+    limit: int  # prefetch for this consumer, 0 = unlimited
+    unacked: int = 0
+
+    def can_take(self) -> bool:
+        if self.no_ack:
+            return True
+        if self.limit and self.unacked >= self.limit:
+            return False
+        return self.channel.global_room()
+
+
+@dataclass(eq=False)
+class Queue:
+    name: str
+    vhost: VHost
+    durable: bool = False
+    auto_delete: bool = False
+    owner: Connection | None = None  # set for exclusive queues
+    arguments: dict = field(default_factory=dict)
+    messages: deque[Entry] = field(default_factory=deque)
+    consumers: list[Consumer] = field(default_factory=list)
+    unacked: int = 0
+    had_consumer: bool = False
+    last_used: float = field(default_factory=_now)
+    _next: int = 0  # round-robin position
+
+    @property
+    def exclusive(self) -> bool:
+        return self.owner is not None
+
+    @property
+    def message_ttl(self) -> float | None:
+        ttl = self.arguments.get("x-message-ttl")
+        return None if ttl is None else ttl / 1000.0
+
+    @property
+    def expires(self) -> float | None:
+        ttl = self.arguments.get("x-expires")
+        return None if ttl is None else ttl / 1000.0
+
+    def drop_expired(self, now: float) -> None:
+        """Expired messages leave from the head of the queue, as in RabbitMQ."""
+        messages = self.messages
+        while messages and messages[0].expires_at is not None and messages[0].expires_at < now:
+            messages.popleft()
+
+    def ready(self, now: float | None = None) -> int:
+        self.drop_expired(_now() if now is None else now)
+        return len(self.messages)
+
+    def put_back(self, entry: Entry) -> None:
+        """Requeue at the message's original place (normally the head)."""
+        entry.redelivered = True
+        if not self.messages or entry.seq < self.messages[0].seq:
+            self.messages.appendleft(entry)
+        else:
+            insort(self.messages, entry)
+
+
+@dataclass(eq=False)
+class Delivery:
+    """A message on its way to a consumer: sits in the connection's inbox until drained."""
+
+    channel: Channel
+    consumer_tag: str
+    delivery_tag: int
+    entry: Entry
+    queue: str
+    redelivered: bool
+
+
+@dataclass(eq=False)
+class Unacked:
+    entry: Entry
+    queue: Queue
+    consumer: Consumer | None
+
+
+class Channel:
+    """Broker-side channel: its consumers, prefetch and unacknowledged messages."""
+
+    def __init__(self, connection: Connection, number: int) -> None:
+        self.connection = connection
+        self.number = number
+        self.consumers: dict[str, Consumer] = {}
+        self.unacked: dict[int, Unacked] = {}
+        self.prefetch = 0  # applies to consumers created afterwards (RabbitMQ semantics)
+        self.global_prefetch = 0
+        self.consumer_unacked = 0
+        self.closed = False
+        self._tags = count(1)
+        self._consumer_tags = count(1)
+
+    def global_room(self) -> bool:
+        return not self.global_prefetch or self.consumer_unacked < self.global_prefetch
+
+    def next_tag(self) -> int:
+        return next(self._tags)
+
+
+class Connection:
+    """Broker-side connection: an inbox of deliveries and the condition that wakes its reader."""
+
+    def __init__(self, vhost: VHost, lock: threading.Lock, name: str = "") -> None:
+        self.vhost = vhost
+        self.name = name
+        self.inbox: deque[Delivery] = deque()
+        self.wakeup = threading.Condition(lock)
+        self.channels: dict[int, Channel] = {}
+        self.closed = False
+        self._numbers = count(1)
+
+
+@dataclass(eq=False)
+class VHost:
+    name: str
+    exchanges: dict[str, Exchange] = field(default_factory=dict)
+    queues: dict[str, Queue] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, kind in BUILTIN_EXCHANGES.items():
+            self.exchanges[name] = Exchange(name, kind, durable=True)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _error(cls: type[amqp_errors.AMQPError], text: str, method: tuple[int, int]) -> Exception:
+    return cls(text, method, reply_code=cls.code)
+
+
+def _not_found(kind: str, name: str, vhost: VHost, method: tuple[int, int]) -> Exception:
+    return _error(amqp_errors.NotFound,
+                  f"NOT_FOUND - no {kind} '{name}' in vhost '{vhost.name}'", method)
+
+
+def _yes_no(value: object) -> str:
+    return "true" if value is True else "false" if value is False else repr(value)
+
+
+# --------------------------------------------------------------------------- broker
+
+
+class Broker:
+    """Every vhost of the embedded broker, and every open connection to it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.vhosts: dict[str, VHost] = {}
+        self.connections: list[Connection] = []
+        self._seq = count(1)
+        self._expiry_check = float("inf")  # earliest moment an x-expires queue may be due
+        self._orphans: deque[Connection] = deque()
+
+    # -- connections and channels ------------------------------------------------------
+
+    def forget(self, conn: Connection) -> None:
+        """A connection object was garbage-collected without being closed.
+
+        Called from a finalizer, which may run in the middle of any operation of
+        this very thread: so it only takes note, and the next operation closes it.
+        """
+        self._orphans.append(conn)
+
+    def _reap(self) -> None:
+        while self._orphans:
+            self._close_connection(self._orphans.popleft())
+
+    def connect(self, vhost: str = "/", name: str = "") -> Connection:
+        with self.lock:
+            self._reap()
+            conn = Connection(self._vhost(vhost), self.lock, name)
+            self.connections.append(conn)
+            return conn
+
+    def _vhost(self, name: str) -> VHost:
+        name = name or "/"
+        if name not in self.vhosts:
+            self.vhosts[name] = VHost(name)
+        return self.vhosts[name]
+
+    def open_channel(self, conn: Connection) -> Channel:
+        with self.lock:
+            self._reap()
+            self._check_open(conn)
+            channel = Channel(conn, next(conn._numbers))
+            conn.channels[channel.number] = channel
+            return channel
+
+    def close_channel(self, channel: Channel) -> None:
+        with self.lock:
+            self._reap()
+            self._close_channel(channel)
+
+    def close_connection(self, conn: Connection) -> None:
+        """Like a TCP close: unacked messages go back, exclusive queues go away."""
+        with self.lock:
+            self._reap()
+            self._close_connection(conn)
+
+    def _close_connection(self, conn: Connection) -> None:
+        if conn.closed:
+            return
+        for channel in list(conn.channels.values()):
+            self._close_channel(channel)
+        conn.closed = True
+        for queue in [q for q in conn.vhost.queues.values() if q.owner is conn]:
+            self._delete_queue(queue)
+        if conn in self.connections:
+            self.connections.remove(conn)
+        conn.wakeup.notify_all()
+
+    def _close_channel(self, channel: Channel) -> None:
+        if channel.closed:
+            return
+        channel.closed = True
+        for consumer in list(channel.consumers.values()):
+            self._cancel(consumer)
+        conn = channel.connection
+        conn.inbox = deque(d for d in conn.inbox if d.channel is not channel)
+        self._requeue(channel, list(channel.unacked))
+        conn.channels.pop(channel.number, None)
+
+    def _check_open(self, conn: Connection) -> None:
+        if conn.closed:
+            raise amqp_errors.RecoverableConnectionError("connection already closed")
+
+    def _check_channel(self, channel: Channel) -> None:
+        self._check_open(channel.connection)
+        if channel.closed:
+            raise amqp_errors.RecoverableConnectionError("channel already closed")
+
+    def run(self, channel: Channel, operation: Callable[..., Any], *args: Any) -> Any:
+        """Run one AMQP method under the lock; a channel error closes the channel, as in AMQP."""
+        with self.lock:
+            self._reap()
+            self._check_channel(channel)
+            self._expire_queues()
+            try:
+                return operation(channel, *args)
+            except amqp_errors.ChannelError:
+                self._close_channel(channel)
+                raise
+
+    # -- exchanges -------------------------------------------------------------------
+
+    def exchange_declare(self, channel: Channel, name: str, type: str, durable: bool,
+                         auto_delete: bool, internal: bool, arguments: dict,
+                         passive: bool) -> None:
+        vhost = channel.connection.vhost
+        existing = vhost.exchanges.get(name)
+        if passive:
+            if existing is None:
+                raise _not_found("exchange", name, vhost, EXCHANGE_DECLARE)
+            return
+        if existing is None:
+            if name.startswith("amq."):
+                raise _error(amqp_errors.AccessRefused,
+                             f"ACCESS_REFUSED - exchange name '{name}' contains reserved "
+                             "prefix 'amq.*'", EXCHANGE_DECLARE)
+            if type not in EXCHANGE_TYPES:
+                raise _error(amqp_errors.CommandInvalid,
+                             f"COMMAND_INVALID - invalid exchange type '{type}'", EXCHANGE_DECLARE)
+            vhost.exchanges[name] = Exchange(name, type, durable, auto_delete, internal,
+                                             dict(arguments))
+            return
+        for what, wanted, current in (("type", type, existing.type),
+                                      ("durable", durable, existing.durable),
+                                      ("auto_delete", auto_delete, existing.auto_delete),
+                                      ("internal", internal, existing.internal)):
+            if wanted != current:
+                raise _error(amqp_errors.PreconditionFailed,
+                             f"PRECONDITION_FAILED - inequivalent arg '{what}' for exchange "
+                             f"'{name}' in vhost '{vhost.name}': received '{_yes_no(wanted)}' "
+                             f"but current is '{_yes_no(current)}'", EXCHANGE_DECLARE)
+
+    def exchange_delete(self, channel: Channel, name: str, if_unused: bool) -> None:
+        vhost = channel.connection.vhost
+        exchange = vhost.exchanges.get(name)
+        if name == "" or name.startswith("amq."):
+            raise _error(amqp_errors.AccessRefused,
+                         f"ACCESS_REFUSED - operation not permitted on exchange '{name}'",
+                         EXCHANGE_DELETE)
+        if exchange is None:
+            return  # RabbitMQ treats deleting a missing exchange as success
+        if if_unused and exchange.bindings:
+            raise _error(amqp_errors.PreconditionFailed,
+                         f"PRECONDITION_FAILED - exchange '{name}' in vhost '{vhost.name}' "
+                         "in use", EXCHANGE_DELETE)
+        del vhost.exchanges[name]
+
+    # -- queues ----------------------------------------------------------------------
+
+    def _queue(self, channel: Channel, name: str, method: tuple[int, int]) -> Queue:
+        vhost = channel.connection.vhost
+        queue = vhost.queues.get(name)
+        if queue is None:
+            raise _not_found("queue", name, vhost, method)
+        if queue.owner is not None and queue.owner is not channel.connection:
+            raise _error(amqp_errors.ResourceLocked,
+                         f"RESOURCE_LOCKED - cannot obtain exclusive access to locked queue "
+                         f"'{name}' in vhost '{vhost.name}'. It could be originally declared "
+                         "on another connection or the exclusive property value does not "
+                         "match that of the original declaration.", method)
+        return queue
+
+    def queue_declare(self, channel: Channel, name: str, passive: bool, durable: bool,
+                      exclusive: bool, auto_delete: bool, arguments: dict) -> queue_declare_ok_t:
+        vhost = channel.connection.vhost
+        name = name or f"amq.gen-{next(self._seq):022d}"
+        if passive:
+            queue = self._queue(channel, name, QUEUE_DECLARE)
+        elif name in vhost.queues:
+            queue = self._queue(channel, name, QUEUE_DECLARE)
+            self._check_equivalent(queue, durable, exclusive, auto_delete, arguments)
+        else:
+            if name.startswith("amq."):
+                raise _error(amqp_errors.AccessRefused,
+                             f"ACCESS_REFUSED - queue name '{name}' contains reserved prefix "
+                             "'amq.*'", QUEUE_DECLARE)
+            _check_queue_arguments(name, vhost, arguments)
+            queue = Queue(name, vhost, durable, auto_delete,
+                          channel.connection if exclusive else None, dict(arguments))
+            vhost.queues[name] = queue
+            self._schedule_expiry(queue)
+        queue.last_used = _now()
+        self._schedule_expiry(queue)
+        return queue_declare_ok_t(name, queue.ready(), len(queue.consumers))
+
+    def _check_equivalent(self, queue: Queue, durable: bool, exclusive: bool,
+                          auto_delete: bool, arguments: dict) -> None:
+        vhost = queue.vhost.name
+        if exclusive != queue.exclusive:
+            raise _error(amqp_errors.ResourceLocked,
+                         f"RESOURCE_LOCKED - cannot obtain exclusive access to locked queue "
+                         f"'{queue.name}' in vhost '{vhost}'. It could be originally declared "
+                         "on another connection or the exclusive property value does not "
+                         "match that of the original declaration.", QUEUE_DECLARE)
+        for what, wanted, current in (("durable", durable, queue.durable),
+                                      ("auto_delete", auto_delete, queue.auto_delete)):
+            if wanted != current:
+                raise _error(amqp_errors.PreconditionFailed,
+                             f"PRECONDITION_FAILED - inequivalent arg '{what}' for queue "
+                             f"'{queue.name}' in vhost '{vhost}': received '{_yes_no(wanted)}' "
+                             f"but current is '{_yes_no(current)}'", QUEUE_DECLARE)
+        for key in EQUIVALENCE_ARGUMENTS:
+            wanted, current = arguments.get(key), queue.arguments.get(key)
+            if wanted != current:
+                raise _error(amqp_errors.PreconditionFailed,
+                             f"PRECONDITION_FAILED - inequivalent arg '{key}' for queue "
+                             f"'{queue.name}' in vhost '{vhost}': received "
+                             f"{_describe_arg(wanted)} but current is {_describe_arg(current)}",
+                             QUEUE_DECLARE)
+
+    def queue_bind(self, channel: Channel, queue_name: str, exchange_name: str,
+                   routing_key: str, arguments: dict) -> None:
+        vhost = channel.connection.vhost
+        if exchange_name == "":
+            raise _error(amqp_errors.AccessRefused,
+                         "ACCESS_REFUSED - operation not permitted on the default exchange",
+                         QUEUE_BIND)
+        queue = self._queue(channel, queue_name, QUEUE_BIND)
+        exchange = vhost.exchanges.get(exchange_name)
+        if exchange is None:
+            raise _not_found("exchange", exchange_name, vhost, QUEUE_BIND)
+        exchange.bind(queue.name, routing_key, dict(arguments))
+
+    def queue_unbind(self, channel: Channel, queue_name: str, exchange_name: str,
+                     routing_key: str, arguments: dict) -> None:
+        vhost = channel.connection.vhost
+        queue = self._queue(channel, queue_name, QUEUE_UNBIND)
+        exchange = vhost.exchanges.get(exchange_name)
+        if exchange is None:
+            raise _not_found("exchange", exchange_name, vhost, QUEUE_UNBIND)
+        if exchange.unbind(queue.name, routing_key, arguments):
+            self._maybe_auto_delete_exchange(exchange)
+
+    def queue_purge(self, channel: Channel, name: str) -> int:
+        queue = self._queue(channel, name, QUEUE_PURGE)
+        purged = queue.ready()
+        queue.messages.clear()
+        return purged
+
+    def queue_delete(self, channel: Channel, name: str, if_unused: bool, if_empty: bool) -> int:
+        vhost = channel.connection.vhost
+        if name not in vhost.queues:
+            return 0  # RabbitMQ treats deleting a missing queue as success
+        queue = self._queue(channel, name, QUEUE_DELETE)
+        if if_unused and queue.consumers:
+            raise _error(amqp_errors.PreconditionFailed,
+                         f"PRECONDITION_FAILED - queue '{name}' in vhost '{vhost.name}' in use",
+                         QUEUE_DELETE)
+        if if_empty and queue.ready():
+            raise _error(amqp_errors.PreconditionFailed,
+                         f"PRECONDITION_FAILED - queue '{name}' in vhost '{vhost.name}' not "
+                         "empty", QUEUE_DELETE)
+        count_ = queue.ready()
+        self._delete_queue(queue)
+        return count_
+
+    def _delete_queue(self, queue: Queue) -> None:
+        """Gone for good: its messages, its bindings, its consumers."""
+        vhost = queue.vhost
+        if vhost.queues.get(queue.name) is not queue:
+            return
+        del vhost.queues[queue.name]
+        for consumer in list(queue.consumers):
+            consumer.channel.consumers.pop(consumer.tag, None)
+        queue.consumers.clear()
+        queue.messages.clear()
+        for exchange in list(vhost.exchanges.values()):
+            if exchange.unbind(queue.name):
+                self._maybe_auto_delete_exchange(exchange)
+
+    def _maybe_auto_delete_exchange(self, exchange: Exchange) -> None:
+        if exchange.auto_delete and not exchange.bindings:
+            for vhost in self.vhosts.values():
+                if vhost.exchanges.get(exchange.name) is exchange:
+                    del vhost.exchanges[exchange.name]
+
+    # -- x-expires --------------------------------------------------------------------
+
+    def _schedule_expiry(self, queue: Queue) -> None:
+        if queue.expires is not None and not queue.consumers:
+            self._expiry_check = min(self._expiry_check, queue.last_used + queue.expires)
+
+    def _expire_queues(self) -> None:
+        """Delete the x-expires queues left unused too long (checked lazily, on each call)."""
+        now = _now()
+        if now < self._expiry_check:
+            return
+        self._expiry_check = float("inf")
+        for vh in list(self.vhosts.values()):
+            for queue in list(vh.queues.values()):
+                if queue.expires is None or queue.consumers:
+                    continue
+                if now >= queue.last_used + queue.expires:
+                    self._delete_queue(queue)
+                else:
+                    self._schedule_expiry(queue)
+
+    # -- publishing ---------------------------------------------------------------------
+
+    def publish(self, channel: Channel, payload: Payload, mandatory: bool) -> bool:
+        """Route a message; False when it reached no queue (returned if mandatory)."""
+        vhost = channel.connection.vhost
+        exchange = vhost.exchanges.get(payload.exchange)
+        if exchange is None:
+            raise _not_found("exchange", payload.exchange, vhost, BASIC_PUBLISH)
+        if exchange.internal:
+            raise _error(amqp_errors.AccessRefused,
+                         f"ACCESS_REFUSED - cannot publish to internal exchange "
+                         f"'{payload.exchange}' in vhost '{vhost.name}'", BASIC_PUBLISH)
+        if exchange.name == "":
+            names = [payload.routing_key] if payload.routing_key in vhost.queues else []
+        else:
+            names = exchange.route(payload.routing_key, payload.headers)
+        now = _now()
+        ttl = _message_ttl(payload.properties)
+        for name in names:
+            queue = vhost.queues[name]
+            expires = [t for t in (ttl, queue.message_ttl) if t is not None]
+            entry = Entry(next(self._seq), payload, now + min(expires) if expires else None)
+            queue.messages.append(entry)
+            self._dispatch(queue, now)  # a TTL of 0 still reaches a waiting consumer
+        return bool(names) or not mandatory
+
+    # -- consuming ----------------------------------------------------------------------
+
+    def basic_qos(self, channel: Channel, prefetch_count: int, global_: bool) -> None:
+        if global_:
+            channel.global_prefetch = prefetch_count
+            for consumer in list(channel.consumers.values()):
+                self._dispatch(consumer.queue)
+        else:
+            channel.prefetch = prefetch_count
+
+    def basic_consume(self, channel: Channel, queue_name: str, tag: str, no_ack: bool,
+                      exclusive: bool) -> str:
+        queue = self._queue(channel, queue_name, BASIC_CONSUME)
+        if tag in channel.consumers:
+            raise _error(amqp_errors.NotAllowed,
+                         f"NOT_ALLOWED - attempt to reuse consumer tag '{tag}'", BASIC_CONSUME)
+        if exclusive and queue.consumers:
+            raise _error(amqp_errors.AccessRefused,
+                         f"ACCESS_REFUSED - queue '{queue.name}' in vhost "
+                         f"'{queue.vhost.name}' in exclusive use", BASIC_CONSUME)
+        tag = tag or f"amq.ctag-{channel.number}-{next(channel._consumer_tags)}"
+        consumer = Consumer(channel, tag, queue, no_ack, channel.prefetch)
+        channel.consumers[tag] = consumer
+        queue.consumers.append(consumer)
+        queue.had_consumer = True
+        self._dispatch(queue)
+        return tag
+
+    def basic_cancel(self, channel: Channel, tag: str) -> None:
+        consumer = channel.consumers.get(tag)
+        if consumer is not None:
+            self._cancel(consumer)
+
+    def _cancel(self, consumer: Consumer) -> None:
+        queue = consumer.queue
+        consumer.channel.consumers.pop(consumer.tag, None)
+        if consumer in queue.consumers:
+            queue.consumers.remove(consumer)
+        queue.last_used = _now()
+        if queue.auto_delete and queue.had_consumer and not queue.consumers:
+            self._delete_queue(queue)
+        else:
+            self._schedule_expiry(queue)
+
+    def basic_get(self, channel: Channel, name: str, no_ack: bool) -> Delivery | None:
+        queue = self._queue(channel, name, BASIC_GET)
+        queue.last_used = _now()
+        self._schedule_expiry(queue)
+        queue.drop_expired(_now())
+        if not queue.messages:
+            return None
+        entry = queue.messages.popleft()
+        return self._deliver(channel, None, queue, entry, no_ack)
+
+    def _dispatch(self, queue: Queue, now: float | None = None) -> None:
+        """Push ready messages to consumers with room, round-robin, waking their readers."""
+        if not queue.consumers or not queue.messages:
+            return
+        now = _now() if now is None else now
+        while queue.messages and queue.consumers:
+            consumers = queue.consumers
+            for step in range(len(consumers)):
+                consumer = consumers[(queue._next + step) % len(consumers)]
+                if consumer.can_take():
+                    queue._next = (queue._next + step + 1) % len(consumers)
+                    break
+            else:
+                return
+            queue.drop_expired(now)
+            if not queue.messages:
+                return
+            delivery = self._deliver(consumer.channel, consumer, queue,
+                                     queue.messages.popleft(), consumer.no_ack)
+            conn = consumer.channel.connection
+            conn.inbox.append(delivery)
+            conn.wakeup.notify()
+
+    def _deliver(self, channel: Channel, consumer: Consumer | None, queue: Queue,
+                 entry: Entry, no_ack: bool) -> Delivery:
+        tag = channel.next_tag()
+        if not no_ack:
+            channel.unacked[tag] = Unacked(entry, queue, consumer)
+            queue.unacked += 1
+            if consumer is not None:
+                consumer.unacked += 1
+                channel.consumer_unacked += 1
+        return Delivery(channel, consumer.tag if consumer else "", tag, entry, queue.name,
+                        entry.redelivered)
+
+    # -- acknowledgements ---------------------------------------------------------------
+
+    def _settle(self, channel: Channel, tag: int, multiple: bool,
+                method: tuple[int, int]) -> list[int]:
+        if multiple:
+            tags = [t for t in channel.unacked if t <= tag or tag == 0]
+        elif tag in channel.unacked:
+            tags = [tag]
+        else:
+            tags = []
+        if not tags and not (multiple and tag == 0):
+            raise _error(amqp_errors.PreconditionFailed,
+                         f"PRECONDITION_FAILED - unknown delivery tag {tag}", method)
+        return tags
+
+    def _release(self, channel: Channel, tag: int) -> Unacked:
+        record = channel.unacked.pop(tag)
+        record.queue.unacked -= 1
+        if record.consumer is not None:
+            record.consumer.unacked -= 1
+            channel.consumer_unacked -= 1
+        return record
+
+    def basic_ack(self, channel: Channel, tag: int, multiple: bool) -> None:
+        queues = {self._release(channel, t).queue for t in self._settle(channel, tag, multiple,
+                                                                         BASIC_ACK)}
+        for queue in queues:
+            self._dispatch(queue)
+
+    def basic_reject(self, channel: Channel, tag: int, requeue: bool,
+                     multiple: bool = False) -> None:
+        tags = self._settle(channel, tag, multiple, BASIC_NACK if multiple else BASIC_REJECT)
+        if requeue:
+            self._requeue(channel, tags)
+        else:
+            for queue in {self._release(channel, t).queue for t in tags}:
+                self._dispatch(queue)
+
+    def basic_recover(self, channel: Channel, requeue: bool) -> None:
+        if not requeue:
+            raise _error(amqp_errors.NotImplemented,
+                         "NOT_IMPLEMENTED - requeue=false", BASIC_RECOVER)
+        self._requeue(channel, list(channel.unacked))
+
+    def _requeue(self, channel: Channel, tags: list[int]) -> None:
+        touched = []
+        for tag in sorted(tags, key=lambda t: channel.unacked[t].entry.seq, reverse=True):
+            record = self._release(channel, tag)
+            if record.queue.vhost.queues.get(record.queue.name) is record.queue:
+                record.queue.put_back(record.entry)
+                touched.append(record.queue)
+        for queue in dict.fromkeys(touched):
+            self._dispatch(queue)
+
+    def discard(self, delivery: Delivery) -> None:
+        """A delivery reached a consumer that was cancelled meanwhile: requeue it (as py-amqp)."""
+        with self.lock:
+            self._reap()
+            channel = delivery.channel
+            if not channel.closed and delivery.delivery_tag in channel.unacked:
+                self._requeue(channel, [delivery.delivery_tag])
+
+    # -- waiting --------------------------------------------------------------------------
+
+    def next_delivery(self, conn: Connection, timeout: float | None) -> Delivery | None:
+        """The next delivery for this connection; None once ``timeout`` seconds have passed."""
+        deadline = None if timeout is None else _now() + timeout
+        with self.lock:
+            self._reap()
+            while True:
+                self._check_open(conn)
+                if conn.inbox:
+                    return conn.inbox.popleft()
+                remaining = None if deadline is None else deadline - _now()
+                if remaining is not None and remaining <= 0:
+                    return None
+                conn.wakeup.wait(remaining)
+
+    # -- looking at it ----------------------------------------------------------------------
+
+    def describe(self, vhost: str = "/") -> dict[str, list[dict]]:
+        """Exchanges, queues and bindings shaped like RabbitMQ's management API JSON."""
+        with self.lock:
+            self._reap()
+            self._expire_queues()
+            vh = self.vhosts.get(vhost or "/") or VHost(vhost or "/")
+            now = _now()
+            exchanges = [{"name": e.name, "vhost": vh.name, "type": e.type, "durable": e.durable,
+                          "auto_delete": e.auto_delete, "internal": e.internal,
+                          "arguments": dict(e.arguments)} for e in vh.exchanges.values()]
+            queues = []
+            for q in vh.queues.values():
+                ready = q.ready(now)
+                queues.append({"name": q.name, "vhost": vh.name, "durable": q.durable,
+                               "auto_delete": q.auto_delete, "exclusive": q.exclusive,
+                               "arguments": dict(q.arguments), "messages_ready": ready,
+                               "messages_unacknowledged": q.unacked,
+                               "messages": ready + q.unacked, "consumers": len(q.consumers)})
+            bindings = [{"source": "", "vhost": vh.name, "destination": q, "destination_type":
+                         "queue", "routing_key": q, "arguments": {}} for q in vh.queues]
+            for e in vh.exchanges.values():
+                bindings += [{"source": e.name, "vhost": vh.name, "destination": b.queue,
+                              "destination_type": "queue", "routing_key": b.routing_key,
+                              "arguments": dict(b.arguments)} for b in e.bindings]
+            return {"exchanges": exchanges, "queues": queues, "bindings": bindings}
+
+    def reset(self) -> None:
+        """Forget everything, like restarting a broker that keeps nothing on disk.
+
+        Open connections are closed: their next call fails as after a broker restart.
+        """
+        with self.lock:
+            self._reap()
+            for conn in list(self.connections):
+                self._close_connection(conn)
+            self.vhosts.clear()
+            self._expiry_check = float("inf")
+
+
+def _message_ttl(properties: dict) -> float | None:
+    expiration = properties.get("expiration")
+    if expiration in (None, ""):
+        return None
+    try:
+        return max(int(expiration), 0) / 1000.0
+    except (TypeError, ValueError):
+        raise _error(amqp_errors.PreconditionFailed,
+                     f"PRECONDITION_FAILED - invalid expiration '{expiration}'",
+                     BASIC_PUBLISH) from None
+
+
+def _describe_arg(value: object) -> str:
+    return "none" if value is None else f"the value '{value}' of type '{_amqp_type(value)}'"
+
+
+def _amqp_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "long"
+    return "longstr" if isinstance(value, str) else type(value).__name__
+
+
+def _check_queue_arguments(name: str, vhost: VHost, arguments: dict) -> None:
+    """The argument checks RabbitMQ makes when a queue is created."""
+    for key, minimum in (("x-expires", 1), ("x-message-ttl", 0)):
+        if key not in arguments:
+            continue
+        value = arguments[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _error(amqp_errors.PreconditionFailed,
+                         f"PRECONDITION_FAILED - invalid arg '{key}' for queue '{name}' in "
+                         f"vhost '{vhost.name}': {{unacceptable_type,{_amqp_type(value)}}}",
+                         QUEUE_DECLARE)
+        if value < minimum:
+            raise _error(amqp_errors.PreconditionFailed,
+                         f"PRECONDITION_FAILED - invalid arg '{key}' for queue '{name}' in "
+                         f"vhost '{vhost.name}': {{value_negative,{value}}}"
+                         if value < 0 else
+                         f"PRECONDITION_FAILED - invalid arg '{key}' for queue '{name}' in "
+                         f"vhost '{vhost.name}': {{value_zero,{value}}}", QUEUE_DECLARE)
+
+
+#: The one embedded broker of this process; every ``embedded://`` connection reaches it.
+BROKER = Broker()
+
+
+def describe(vhost: str = "/") -> dict[str, list[dict]]:
+    """The embedded broker's topology, with the management API's field names."""
+    return BROKER.describe(vhost)
+
+
+def vhosts() -> list[str]:
+    with BROKER.lock:
+        return sorted(BROKER.vhosts)
+
+
+def reset() -> None:
+    BROKER.reset()

@@ -1,0 +1,95 @@
+"""Shared fixtures: a private RabbitMQ node and a `broker` that is either the embedded
+broker or that node, each test getting a fresh vhost of its own."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+
+import pytest
+
+from course import rabbitmq
+
+NOT_INSTALLED = (
+    "RabbitMQ is not installed: apt-get install rabbitmq-server "
+    "(the tests start a private node on 127.0.0.1)"
+)
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_node():
+    """One private RabbitMQ node for the whole session, on loopback and free ports."""
+    if rabbitmq.find_server() is None:
+        if os.environ.get("CI"):
+            pytest.fail(NOT_INSTALLED)
+        pytest.skip(NOT_INSTALLED)
+    node = rabbitmq.RabbitMQNode.start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+class Broker:
+    """What a conformance case sees: a fresh vhost on one kind of broker."""
+
+    def __init__(self, kind: str, url: str, management_url: str | None = None) -> None:
+        self.kind = kind
+        self.url = url
+        self.management_url = management_url
+        self._connections: list = []
+
+    def __repr__(self) -> str:
+        return f"<Broker {self.kind} {self.url}>"
+
+    def connect(self):
+        """A new, connected kombu.Connection to this test's vhost."""
+        from course import broker as course_broker
+
+        conn = course_broker.connect(self.url)
+        self._connections.append(conn)
+        if not conn.connected:
+            conn.connect()
+        return conn
+
+    def topology(self, **kw):
+        """course.topology.snapshot() of this test's vhost."""
+        from course import topology
+
+        if self.management_url is not None:
+            kw.setdefault("management_url", self.management_url)
+        return topology.snapshot(self.url, **kw)
+
+    def close(self) -> None:
+        for conn in reversed(self._connections):
+            with contextlib.suppress(Exception):
+                conn.close()
+        self._connections.clear()
+
+
+@pytest.fixture(
+    params=["embedded", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)],
+    ids=["embedded", "rabbitmq"],
+)
+def broker(request):
+    """The same case on the embedded broker and on a real RabbitMQ, in a vhost of its own."""
+    vhost = f"test-{uuid.uuid4().hex[:12]}"
+    if request.param == "rabbitmq":
+        node = request.getfixturevalue("rabbitmq_node")
+        b = Broker("rabbitmq", node.add_vhost(vhost), node.management_url)
+        try:
+            yield b
+        finally:
+            b.close()
+            with contextlib.suppress(Exception):
+                node.delete_vhost(vhost)
+    else:
+        from course import broker as course_broker
+
+        b = Broker("embedded", f"embedded:///{vhost}")
+        try:
+            yield b
+        finally:
+            b.close()
+            course_broker.reset()

@@ -1,0 +1,210 @@
+"""What only the embedded broker has to prove: in-process behaviour, threads, CPU, reset.
+
+AMQP behaviour shared with RabbitMQ is in test_conformance.py.
+"""
+
+from __future__ import annotations
+
+import gc
+import resource
+import threading
+import time
+
+import kombu
+import pytest
+from amqp import exceptions as amqp_errors
+
+import course
+from course import embedded
+from course.embedded import topic_matches
+
+
+@pytest.fixture(autouse=True)
+def _clean_broker():
+    course.broker.reset()
+    yield
+    course.broker.reset()
+
+
+@pytest.mark.parametrize(
+    "binding, key, expected",
+    [
+        ("compute.#", "compute", True),
+        ("compute.#", "compute.host1", True),
+        ("compute.#", "compute.host1.extra", True),
+        ("compute.*", "compute", False),
+        ("compute.*", "compute.host1", True),
+        ("compute.*", "compute.host1.extra", False),
+        ("#", "", True),
+        ("#", "a.b.c", True),
+        ("*", "", False),
+        ("#.info", "info", True),
+        ("#.info", "notifications.info", True),
+        ("*.info", "a.b.info", False),
+        ("a.#.z", "a.z", True),
+        ("a.#.z", "a.b.c.z", True),
+        ("a.#.z", "a.b.c", False),
+        ("compute", "compute.host1", False),
+    ],
+)
+def test_topic_words(binding, key, expected):
+    assert topic_matches(binding, key) is expected
+
+
+def test_connect_defaults_to_embedded(monkeypatch):
+    monkeypatch.delenv("COURSE_TRANSPORT_URL", raising=False)
+    conn = course.broker.connect()
+    try:
+        assert conn.transport_cls == "embedded"
+        assert conn.connected
+    finally:
+        conn.close()
+
+
+def test_vhosts_are_separate():
+    with course.broker.connect("embedded:///cell1") as a, course.broker.connect() as b:
+        kombu.Queue("compute", channel=a.default_channel).declare()
+        assert [q["name"] for q in embedded.describe("cell1")["queues"]] == ["compute"]
+        assert embedded.describe("/")["queues"] == []
+        with pytest.raises(amqp_errors.NotFound):
+            kombu.Queue("compute", channel=b.channel()).queue_declare(passive=True)
+    assert embedded.vhosts() == ["/", "cell1"]
+
+
+def test_describe_has_management_api_fields():
+    with course.broker.connect() as conn:
+        kombu.Queue("q", kombu.Exchange("x", "direct", durable=False), "k", durable=False,
+                    channel=conn.default_channel).declare()
+    records = embedded.describe()
+    assert {"", "amq.direct", "amq.fanout", "amq.topic", "amq.headers", "amq.match", "x"} == {
+        e["name"] for e in records["exchanges"]}
+    assert records["queues"][0].keys() >= {
+        "name", "vhost", "durable", "auto_delete", "exclusive", "arguments", "messages_ready",
+        "messages_unacknowledged", "messages", "consumers"}
+    assert {(b["source"], b["destination"], b["routing_key"]) for b in records["bindings"]} == {
+        ("", "q", "q"), ("x", "q", "k")}
+
+
+def test_reset_closes_open_connections():
+    conn = course.broker.connect()
+    queue = kombu.Queue("q", channel=conn.default_channel)
+    queue.declare()
+    course.broker.reset()
+    assert embedded.describe()["queues"] == []
+    with pytest.raises(conn.connection_errors):
+        queue.declare()
+    conn.close()
+
+
+def test_reset_wakes_a_blocked_consumer():
+    conn = course.broker.connect()
+    queue = kombu.Queue("q", channel=conn.default_channel)
+    queue.declare()
+    errors = []
+
+    def wait():
+        with conn.Consumer(queue, callbacks=[lambda body, message: None]):
+            try:
+                conn.drain_events(timeout=5)
+            except conn.connection_errors as exc:
+                errors.append(exc)
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    time.sleep(0.1)
+    started = time.monotonic()
+    course.broker.reset()
+    thread.join(5)
+    assert errors and time.monotonic() - started < 1
+
+
+def test_forgotten_connection_gives_its_messages_back():
+    """A connection garbage-collected without close() behaves like a dead TCP peer."""
+    with course.broker.connect() as publisher:
+        queue = kombu.Queue("q", channel=publisher.default_channel)
+        queue.declare()
+        publisher.default_channel.basic_publish(
+            publisher.default_channel.prepare_message(b"hello"), "", "q")
+
+    def take_without_ack():
+        conn = course.broker.connect()
+        message = kombu.Queue("q", channel=conn.channel()).get()
+        assert message.body == b"hello"
+
+    take_without_ack()
+    gc.collect()
+    (record,) = embedded.describe()["queues"]
+    assert (record["messages_ready"], record["messages_unacknowledged"]) == (1, 0)
+
+
+def test_idle_consumer_burns_no_cpu():
+    """A consumer waiting for messages sleeps on a condition variable: no polling loop."""
+    conn = course.broker.connect()
+    queue = kombu.Queue("idle", channel=conn.default_channel)
+    queue.declare()
+    stop = threading.Event()
+
+    def wait():
+        with conn.Consumer(queue, callbacks=[lambda body, message: message.ack()]):
+            while not stop.is_set():
+                try:
+                    conn.drain_events(timeout=2)
+                except TimeoutError:
+                    pass
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    time.sleep(0.1)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    time.sleep(1.0)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    stop.set()
+    with course.broker.connect() as other:
+        kombu.Producer(other.default_channel).publish(b"bye", routing_key="idle")
+    thread.join(5)
+    conn.close()
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert cpu < 0.05, f"an idle consumer used {cpu:.3f} s of CPU in 1 s"
+
+
+def test_many_threads_lose_nothing():
+    """4 publishers and 4 consumers on one queue: every message is delivered exactly once."""
+    per_thread, threads = 500, 4
+    with course.broker.connect() as conn:
+        kombu.Queue("work", channel=conn.default_channel).declare()
+    seen: list[int] = []
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def consume():
+        with course.broker.connect() as conn:
+            def on_message(body, message):
+                with lock:
+                    seen.append(int(body))
+                    if len(seen) == per_thread * threads:
+                        done.set()
+                message.ack()
+
+            with conn.Consumer(kombu.Queue("work"), callbacks=[on_message], prefetch_count=10):
+                while not done.is_set():
+                    try:
+                        conn.drain_events(timeout=0.2)
+                    except TimeoutError:
+                        pass
+
+    def publish(start):
+        with course.broker.connect() as conn:
+            producer = kombu.Producer(conn.default_channel, serializer="json")
+            for n in range(start, start + per_thread):
+                producer.publish(n, routing_key="work")
+
+    workers = [threading.Thread(target=consume) for _ in range(threads)]
+    workers += [threading.Thread(target=publish, args=(i * per_thread,)) for i in range(threads)]
+    for thread in workers:
+        thread.start()
+    assert done.wait(20)
+    for thread in workers:
+        thread.join(5)
+    assert sorted(seen) == list(range(per_thread * threads))
+    (record,) = embedded.describe()["queues"]
+    assert record["messages"] == 0
