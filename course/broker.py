@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 
 import kombu
+from amqp import exceptions as amqp_errors
+from kombu.exceptions import OperationalError
 
 from . import embedded, kombu_transport
 from .transport_url import TransportURL, open_connection, parse_transport_url
 
-__all__ = ["ENV_VAR", "EMBEDDED_URL", "connect", "configured_url", "parse_transport_url",
-           "reset", "is_embedded"]
+__all__ = ["ENV_VAR", "EMBEDDED_URL", "connect", "configured_url", "connection_errors",
+           "is_embedded", "parse_transport_url", "reset", "wake"]
 
 #: The environment variable that selects a broker when none is passed.
 ENV_VAR = "COURSE_TRANSPORT_URL"
@@ -54,3 +56,16 @@ def connect(url: str | None = None, *, timeout: float = 5.0) -> kombu.Connection
 def reset() -> None:
     """Empty the embedded broker, like restarting a RabbitMQ that keeps nothing on disk."""
     embedded.reset()
+
+
+def connection_errors() -> tuple[type[BaseException], ...]:
+    """What a lost or refused connection raises, on either broker."""
+    return (amqp_errors.ConnectionError, amqp_errors.RecoverableConnectionError,
+            OperationalError, OSError)
+
+
+def wake(conn: kombu.Connection) -> None:
+    """Make a thread blocked in ``conn.drain_events()`` return at once (embedded broker)."""
+    state = conn._connection  # the broker-side connection kombu keeps for us
+    if isinstance(state, embedded.Connection):
+        embedded.BROKER.wake(state)

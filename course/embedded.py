@@ -257,6 +257,10 @@ class Delivery:
     redelivered: bool
 
 
+#: Put in an inbox to wake its reader without a message (see Broker.wake).
+WAKE = Delivery(None, "", 0, None, "", False)  # type: ignore[arg-type]
+
+
 @dataclass(eq=False)
 class Unacked:
     entry: Entry
@@ -405,7 +409,7 @@ class Broker:
         for consumer in list(channel.consumers.values()):
             self._cancel(consumer)
         conn = channel.connection
-        conn.inbox = deque(d for d in conn.inbox if d.channel is not channel)
+        conn.inbox = deque(d for d in conn.inbox if d.channel is not channel or d is WAKE)
         self._requeue(channel, list(channel.unacked))
         conn.channels.pop(channel.number, None)
 
@@ -805,6 +809,12 @@ class Broker:
                 self._requeue(channel, [delivery.delivery_tag])
 
     # -- waiting --------------------------------------------------------------------------
+
+    def wake(self, conn: Connection) -> None:
+        """Make the thread waiting on this connection return, with no message."""
+        with self.lock:
+            conn.inbox.append(WAKE)
+            conn.wakeup.notify_all()
 
     def next_delivery(self, conn: Connection, timeout: float | None) -> Delivery | None:
         """The next delivery for this connection; None once ``timeout`` seconds have passed."""

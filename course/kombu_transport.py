@@ -21,7 +21,7 @@ from amqp import spec
 from kombu.message import Message as KombuMessage
 from kombu.transport import base
 
-from .embedded import BROKER, Delivery, Payload
+from .embedded import BROKER, WAKE, Delivery, Payload
 from .embedded import Channel as BrokerChannel
 from .embedded import Connection as BrokerConnection
 
@@ -251,6 +251,8 @@ class Transport(base.Transport):
         delivery = BROKER.next_delivery(connection, timeout)
         if delivery is None:
             raise TimeoutError("timed out")
+        if delivery is WAKE:
+            return
         channel = self._channels.get(delivery.channel)
         callback = channel.callbacks.get(delivery.consumer_tag) if channel else None
         if callback is None:

@@ -107,6 +107,11 @@ class RabbitMQNode:
             # for a lesson or a test that looks right after publishing.
             "collect_statistics_interval = 250\n"
         )
+        # The management agent keeps one sample every 5 s by default: unacked counts read
+        # through the API would then lag that much behind what just happened.
+        (folder / "advanced.config").write_text(
+            "[{rabbitmq_management_agent, [{sample_retention_policies,\n"
+            "  [{global, [{605, 1}]}, {basic, [{605, 1}]}, {detailed, [{10, 1}]}]}]}].\n")
         (folder / "enabled_plugins").write_text("[rabbitmq_management].\n")
         (folder / "rabbitmq-env.conf").write_text("")
         env = {
@@ -118,6 +123,7 @@ class RabbitMQNode:
             "RABBITMQ_DIST_PORT": str(dist_port),
             "RABBITMQ_CONF_ENV_FILE": str(folder / "rabbitmq-env.conf"),
             "RABBITMQ_CONFIG_FILE": str(folder / "rabbitmq.conf"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(folder / "advanced.config"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
             "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"),
             "RABBITMQ_LOG_BASE": str(folder / "log"),

@@ -1,0 +1,151 @@
+"""The base of every simulated OpenStack service: a binary, a host, a transport, RPC servers.
+
+A service starts like ``nova/service.py`` starts one: an RPC server on
+``Target(topic=<topic>, server=<host>)`` (so queues ``<topic>``,
+``<topic>.<host>`` and ``<topic>_fanout_<uuid>``), then its periodic tasks.
+Stopping it stops consuming: the queues stay, and what is sent meanwhile waits
+in them, exactly as when a real service process is down.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .. import rpc
+from ..trace import Trace
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HTTPCall:
+    """An interaction that is HTTP in real OpenStack: recorded, never sent over the bus."""
+
+    caller: str
+    callee: str
+    method: str
+    path: str
+
+
+class Service:
+    """One process of an OpenStack binary on a host.
+
+    Subclasses set ``binary``, ``topic`` (None for API-only services such as nova-api),
+    ``control_exchange`` and ``endpoints()``; they may add periodic tasks with
+    :meth:`every` in :meth:`on_start`.
+    """
+
+    binary = "service"
+    topic: str | None = None
+    control_exchange = "openstack"
+
+    def __init__(self, host: str, url: str | None = None, trace: Trace | None = None,
+                 options: dict | None = None, serializer: Any = None) -> None:
+        self.host = host
+        self.trace = trace
+        self.transport = rpc.get_transport(url, self.control_exchange, service=self.name,
+                                           trace=trace, options=options)
+        self.serializer = serializer
+        self._servers: list[rpc.RPCServer] = []
+        self._timers: list[threading.Thread] = []
+        self._stopping = threading.Event()
+        self.running = False
+
+    @property
+    def name(self) -> str:
+        """How the trace and diagrams name this process: ``nova-compute:compute1``."""
+        return f"{self.binary}:{self.host}"
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<{type(self).__name__} {self.name} {state}>"
+
+    # -- what subclasses provide -------------------------------------------------------
+
+    def endpoints(self) -> list[Any]:
+        return []
+
+    def targets(self) -> list[rpc.Target]:
+        """The RPC servers to run; most services have one, on (topic, host)."""
+        return [rpc.Target(topic=self.topic, server=self.host)] if self.topic else []
+
+    def on_start(self) -> None:
+        """Called once the RPC servers consume: start periodic tasks here."""
+
+    def on_stop(self) -> None:
+        """Called after the RPC servers stopped consuming."""
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def start(self) -> Service:
+        if self.running:
+            return self
+        self._stopping.clear()
+        self._servers = [rpc.get_rpc_server(self.transport, target, self.endpoints(),
+                                            serializer=self.serializer)
+                         for target in self.targets()]
+        for server in self._servers:
+            server.start()
+        self.running = True
+        self.on_start()
+        return self
+
+    def stop(self) -> Service:
+        """Like killing the process's consumers: its queues stay, messages wait in them."""
+        if not self.running:
+            return self
+        self.running = False
+        self._stopping.set()
+        for server in self._servers:
+            server.stop()
+        for server in self._servers:
+            server.wait()
+        for timer in self._timers:
+            if timer is not threading.current_thread():
+                timer.join(5)
+        self._timers.clear()
+        self.on_stop()
+        return self
+
+    def cleanup(self) -> None:
+        """Stop, and close the transport's connections (the process exits)."""
+        self.stop()
+        self.transport.cleanup()
+
+    # -- helpers for subclasses ------------------------------------------------------------
+
+    def every(self, interval: float, task: Callable[[], None], name: str = "") -> None:
+        """Run ``task`` every ``interval`` seconds until the service stops (a local timer,
+        like oslo.service's periodic tasks: the timer itself sends nothing)."""
+        if interval <= 0:
+            return
+
+        def loop() -> None:
+            while not self._stopping.wait(interval):
+                try:
+                    task()
+                except Exception as error:  # a periodic task never kills its service
+                    LOG.warning("%s: periodic task %s failed: %s", self.name,
+                                name or task.__name__, error)
+
+        thread = threading.Thread(target=loop, name=f"{self.name} {name or task.__name__}",
+                                  daemon=True)
+        self._timers.append(thread)
+        thread.start()
+
+    def client(self, topic: str, **target: Any) -> rpc.RPCClient:
+        """An RPC client of this process (its transport, so its reply queue)."""
+        return rpc.get_rpc_client(self.transport, rpc.Target(topic=topic, **target),
+                                  serializer=self.serializer)
+
+    def http(self, callee: str, method: str, path: str, request_id: str = "") -> HTTPCall:
+        """Note an HTTP interaction (Placement, Neutron, Glance...): off the bus, but traced."""
+        call = HTTPCall(self.name, callee, method, path)
+        if self.trace is not None:
+            self.trace.record("http", "http", self.name, method=f"{method} {path}",
+                              peer=callee, request_id=request_id)
+        return call

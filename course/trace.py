@@ -1,0 +1,182 @@
+"""The trace: every publish, delivery, acknowledgement and reply, in order.
+
+``course.rpc`` records into a :class:`Trace` each time a message moves; the
+trace is what diagrams, tables and exercises read, so nothing is drawn from a
+hard-coded picture.  It is thread-safe and bounded: it keeps the last
+:data:`DEFAULT_LIMIT` events and counts the ones it had to drop.
+
+Words used here:
+
+* an **event** is one thing that happened to one message: ``publish`` (a
+  service hands it to an exchange), ``deliver`` (a service receives it from a
+  queue), ``ack`` (the receiver acknowledges it), ``return`` (the broker gives
+  back a ``mandatory`` message that reached no queue), ``drop`` (a receiver
+  throws away a duplicate), ``http`` (a request that real OpenStack sends over
+  HTTP, not over the broker: recorded so that the picture is complete);
+* a **hop** is one message's trip from a publisher to one queue and, when it was
+  consumed, to its receiver: a fanout message makes one hop per queue.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+#: Events kept by default: about 600 boots of a small cloud; each event keeps its message
+#: body (1-3 kB for Nova's), so the trace stays under ~60 MB.
+DEFAULT_LIMIT = 20_000
+
+KINDS = ("cast", "call", "reply", "fanout", "notify", "http")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened to one message."""
+
+    seq: int
+    time: float  # seconds since the trace started
+    action: str  # publish | deliver | ack | return | drop | http
+    kind: str  # cast | call | reply | fanout | notify
+    service: str  # who did it: "nova-conductor:ctl"
+    exchange: str = ""
+    routing_key: str = ""
+    queue: str = ""
+    method: str = ""
+    request_id: str = ""
+    msg_id: str = ""
+    unique_id: str = ""
+    peer: str = ""  # the other side of an HTTP request
+    body: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Hop:
+    """A message's trip: published by ``sender``, queued in ``queue``, taken by ``receiver``."""
+
+    number: int
+    kind: str
+    sender: str
+    exchange: str
+    routing_key: str
+    queue: str
+    receiver: str  # "" while nobody has consumed it
+    method: str
+    request_id: str
+    msg_id: str
+    unique_id: str
+    published: float
+    delivered: float | None
+    body: dict = field(compare=False, hash=False, repr=False)
+
+    @property
+    def exchange_label(self) -> str:
+        return self.exchange or "(default)"
+
+
+class Trace:
+    """A bounded, thread-safe record of message events, shared by every service of a lab."""
+
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+        self.limit = limit
+        self.dropped = 0
+        self._events: deque[Event] = deque(maxlen=limit)
+        self._lock = threading.Lock()
+        self._seq = itertools.count(1)
+        self._start = time.monotonic()
+
+    def record(self, action: str, kind: str, service: str, **fields: object) -> Event:
+        with self._lock:
+            if len(self._events) == self.limit:
+                self.dropped += 1
+            event = Event(next(self._seq), time.monotonic() - self._start, action, kind,
+                          service, **fields)
+            self._events.append(event)
+            return event
+
+    @property
+    def events(self) -> list[Event]:
+        with self._lock:
+            return list(self._events)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._events.clear()
+            self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    # -- reading it ------------------------------------------------------------------
+
+    @property
+    def hops(self) -> list[Hop]:
+        return hops(self.events)
+
+    def for_request(self, request_id: str) -> TraceView:
+        """Only the messages of one request (an API call such as a boot)."""
+        return TraceView([e for e in self.events if e.request_id == request_id])
+
+    def rows(self) -> list[dict]:
+        """Every hop as a plain dict, for tables, DataFrames and exercises."""
+        return [_row(h) for h in self.hops]
+
+    def __repr__(self) -> str:
+        return f"<Trace: {len(self)} events, limit {self.limit}, {self.dropped} dropped>"
+
+
+@dataclass
+class TraceView:
+    """A fixed selection of events (for one request, say) with the same readers."""
+
+    events: list[Event]
+
+    @property
+    def hops(self) -> list[Hop]:
+        return hops(self.events)
+
+    def rows(self) -> list[dict]:
+        return [_row(h) for h in self.hops]
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+def hops(events: Iterable[Event]) -> list[Hop]:
+    """Join each publish with the deliveries of the same message, one hop per queue.
+
+    A message nobody has consumed yet (waiting in a queue, or routed nowhere) is
+    one hop with an empty ``queue`` and ``receiver``.
+    """
+    events = list(events)
+    deliveries: dict[str, list[Event]] = {}
+    for event in events:
+        if event.action == "deliver":
+            deliveries.setdefault(event.unique_id, []).append(event)
+    result: list[Hop] = []
+    for sent in (e for e in events if e.action in ("publish", "http")):
+        if sent.action == "http":
+            result.append(Hop(
+                number=len(result) + 1, kind="http", sender=sent.service, exchange="",
+                routing_key="", queue="", receiver=sent.peer, method=sent.method,
+                request_id=sent.request_id, msg_id="", unique_id="", published=sent.time,
+                delivered=sent.time, body=sent.body))
+            continue
+        for got in deliveries.get(sent.unique_id) or [None]:
+            result.append(Hop(
+                number=len(result) + 1, kind=sent.kind, sender=sent.service,
+                exchange=sent.exchange, routing_key=sent.routing_key,
+                queue=got.queue if got else "", receiver=got.service if got else "",
+                method=sent.method, request_id=sent.request_id, msg_id=sent.msg_id,
+                unique_id=sent.unique_id, published=sent.time,
+                delivered=got.time if got else None, body=sent.body))
+    return result
+
+
+def _row(hop: Hop) -> dict:
+    row = asdict(hop)
+    row.pop("body")
+    return row
