@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from bisect import insort
 from collections import deque
 from collections.abc import Callable
@@ -49,6 +50,8 @@ BUILTIN_EXCHANGES = {
     "amq.match": "headers",
 }
 EXCHANGE_TYPES = ("direct", "fanout", "topic", "headers")
+#: Deliveries handed to a reader per wake-up (fewer lock round trips under load).
+DELIVERY_BATCH = 64
 #: Routing decisions remembered per exchange (cleared when bindings change).
 ROUTE_CACHE_SIZE = 4096
 
@@ -499,14 +502,15 @@ class Broker:
     def queue_declare(self, channel: Channel, name: str, passive: bool, durable: bool,
                       exclusive: bool, auto_delete: bool, arguments: dict) -> queue_declare_ok_t:
         vhost = channel.connection.vhost
-        name = name or f"amq.gen-{next(self._seq):022d}"
+        generated = not name
+        name = name or f"amq.gen-{uuid.uuid4().hex[:22]}"
         if passive:
             queue = self._queue(channel, name, QUEUE_DECLARE)
         elif name in vhost.queues:
             queue = self._queue(channel, name, QUEUE_DECLARE)
             self._check_equivalent(queue, durable, exclusive, auto_delete, arguments)
         else:
-            if name.startswith("amq."):
+            if name.startswith("amq.") and not generated:
                 raise _error(amqp_errors.AccessRefused,
                              f"ACCESS_REFUSED - queue name '{name}' contains reserved prefix "
                              "'amq.*'", QUEUE_DECLARE)
@@ -810,24 +814,31 @@ class Broker:
 
     # -- waiting --------------------------------------------------------------------------
 
+    def give_back(self, conn: Connection, deliveries: list[Delivery]) -> None:
+        """Deliveries taken in a batch but not handed out yet go back to the inbox's front."""
+        with self.lock:
+            conn.inbox.extendleft(reversed(deliveries))
+
     def wake(self, conn: Connection) -> None:
         """Make the thread waiting on this connection return, with no message."""
         with self.lock:
             conn.inbox.append(WAKE)
             conn.wakeup.notify_all()
 
-    def next_delivery(self, conn: Connection, timeout: float | None) -> Delivery | None:
-        """The next delivery for this connection; None once ``timeout`` seconds have passed."""
+    def next_deliveries(self, conn: Connection, timeout: float | None) -> list[Delivery]:
+        """The deliveries waiting for this connection (at least one, at most a batch);
+        an empty list once ``timeout`` seconds have passed with none."""
         deadline = None if timeout is None else _now() + timeout
         with self.lock:
             self._reap()
             while True:
                 self._check_open(conn)
                 if conn.inbox:
-                    return conn.inbox.popleft()
+                    inbox = conn.inbox
+                    return [inbox.popleft() for _i in range(min(len(inbox), DELIVERY_BATCH))]
                 remaining = None if deadline is None else deadline - _now()
                 if remaining is not None and remaining <= 0:
-                    return None
+                    return []
                 conn.wakeup.wait(remaining)
 
     # -- looking at it ----------------------------------------------------------------------

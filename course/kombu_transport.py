@@ -247,18 +247,23 @@ class Transport(base.Transport):
 
     def drain_events(self, connection: BrokerConnection, timeout: float | None = None,
                      **kwargs: Any) -> None:
-        """Wait for one delivery and run its consumer's callback (outside the broker's lock)."""
-        delivery = BROKER.next_delivery(connection, timeout)
-        if delivery is None:
+        """Wait for deliveries and run their consumers' callbacks (outside the broker's lock)."""
+        deliveries = BROKER.next_deliveries(connection, timeout)
+        if not deliveries:
             raise TimeoutError("timed out")
-        if delivery is WAKE:
-            return
-        channel = self._channels.get(delivery.channel)
-        callback = channel.callbacks.get(delivery.consumer_tag) if channel else None
-        if callback is None:
-            BROKER.discard(delivery)
-            return
-        callback(Message.from_delivery(channel, delivery))
+        for done, delivery in enumerate(deliveries, 1):
+            if delivery is WAKE:
+                continue
+            channel = self._channels.get(delivery.channel)
+            callback = channel.callbacks.get(delivery.consumer_tag) if channel else None
+            if callback is None:  # the consumer was cancelled meanwhile: back to the queue
+                BROKER.discard(delivery)
+                continue
+            try:
+                callback(Message.from_delivery(channel, delivery))
+            except BaseException:
+                BROKER.give_back(connection, deliveries[done:])  # for the next drain_events
+                raise
 
     @property
     def default_connection_params(self) -> dict:

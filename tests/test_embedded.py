@@ -208,3 +208,27 @@ def test_many_threads_lose_nothing():
     assert sorted(seen) == list(range(per_thread * threads))
     (record,) = embedded.describe()["queues"]
     assert record["messages"] == 0
+
+
+def test_a_failing_callback_loses_no_delivery():
+    """Deliveries are handed out in batches; one callback raising keeps the rest for later."""
+    with course.broker.connect() as conn:
+        queue = kombu.Queue("batch", channel=conn.default_channel)
+        queue.declare()
+        producer = kombu.Producer(conn.default_channel)
+        for n in range(5):
+            producer.publish(n, routing_key="batch", serializer="json")
+        seen = []
+
+        def on_message(body, message):
+            message.ack()
+            seen.append(body)
+            if body == 1:
+                raise RuntimeError("boom")
+
+        with conn.Consumer(queue, callbacks=[on_message]):
+            with pytest.raises(RuntimeError):
+                conn.drain_events(timeout=1)
+            while len(seen) < 5:
+                conn.drain_events(timeout=1)
+    assert seen == [0, 1, 2, 3, 4]
