@@ -69,7 +69,21 @@ class Channel(base.StdChannel):
         self.is_open = True
 
     def _run(self, operation: Callable[..., Any], *args: Any) -> Any:
-        return BROKER.run(self.state, operation, *args)
+        try:
+            return BROKER.run(self.state, operation, *args)
+        except amqp_errors.ChannelError:
+            self._revive()
+            raise
+
+    def _revive(self) -> None:
+        """The broker closed this channel on an error; like py-amqp, open a fresh one in its
+        place, so the same channel object can be used again (its consumers are gone)."""
+        old = self.state
+        self.state = BROKER.open_channel(old.connection)
+        self.channel_id = self.state.number
+        self.callbacks.clear()
+        self.connection._channels.pop(old, None)
+        self.connection._channels[self.state] = self
 
     # -- exchanges and queues ---------------------------------------------------------
 

@@ -21,7 +21,7 @@ NOT_INSTALLED = (
 def rabbitmq_node():
     """One private RabbitMQ node for the whole session, on loopback and free ports."""
     if rabbitmq.find_server() is None:
-        if os.environ.get("CI"):
+        if "CI" in os.environ:
             pytest.fail(NOT_INSTALLED)
         pytest.skip(NOT_INSTALLED)
     node = rabbitmq.RabbitMQNode.start()
@@ -45,6 +45,7 @@ class Broker:
 
     def connect(self):
         """A new, connected kombu.Connection to this test's vhost."""
+        # Imported here, not at the top: every test file shares this conftest.
         from course import broker as course_broker
 
         conn = course_broker.connect(self.url)

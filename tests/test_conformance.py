@@ -17,7 +17,7 @@ import threading
 import time
 
 import pytest
-from amqp.exceptions import NotFound, PreconditionFailed, ResourceLocked
+from amqp.exceptions import AccessRefused, NotFound, PreconditionFailed, ResourceLocked
 from kombu import Consumer, Exchange, Producer, Queue, binding
 
 #: How long a case waits for something that must happen (RabbitMQ timers are not exact).
@@ -98,6 +98,7 @@ def queue_exists(conn, name):
 
 
 def exchange_exists(conn, name):
+    """The same for an exchange (the type is not checked by a passive declare)."""
     channel = conn.channel()
     try:
         channel.exchange_declare(exchange=name, type="direct", passive=True)
@@ -117,16 +118,21 @@ def consume(channel, queue, no_ack=False):
     return consumer, received
 
 
-def drain(conn, received, count, timeout=WAIT):
-    """Process events on `conn` until `received` holds `count` messages or time is up."""
+def drain_until(conn, done, timeout=WAIT):
+    """Process events on `conn` (deliveries to its consumers) until `done()` or time is up."""
     deadline = time.monotonic() + timeout
-    while len(received) < count and (left := deadline - time.monotonic()) > 0:
+    while not done() and (left := deadline - time.monotonic()) > 0:
         with contextlib.suppress(socket.timeout):
             conn.drain_events(timeout=left)
+
+
+def drain(conn, received, count, timeout=WAIT):
+    """Process events on `conn` until `received` holds `count` messages or time is up."""
+    drain_until(conn, lambda: len(received) >= count, timeout)
     return received
 
 
-def routed(conn, exchange_type, bindings, keys, **publish_options):
+def routed(conn, exchange_type, bindings, keys):
     """Declare exchange `ex` and queues bound per `bindings` ({queue: [binding keys]}),
     publish one message per routing key in `keys` (the key is the body), and return
     {queue: [bodies received]}."""
@@ -137,11 +143,12 @@ def routed(conn, exchange_type, bindings, keys, **publish_options):
         declare_queue(channel, name,
                       bindings=[binding(exchange, routing_key=k) for k in binding_keys])
     for key in keys:
-        publish(channel, key, exchange="ex", routing_key=key, **publish_options)
+        publish(channel, key, exchange="ex", routing_key=key)
     return {name: take_all(channel, name) for name in bindings}
 
 
 def payloads(messages):
+    """The decoded bodies of kombu Messages."""
     return [m.payload for m in messages]
 
 
@@ -276,7 +283,7 @@ def test_unacked_message_redelivered_when_connection_closes(broker):
     declare_queue(channel, "q")
     publish(channel, "m1", routing_key="q")
     consumer_conn = broker.connect()
-    consumer, received = consume(consumer_conn.channel(), "q")
+    _, received = consume(consumer_conn.channel(), "q")
     assert payloads(drain(consumer_conn, received, 1)) == ["m1"]
     consumer_conn.close()
     again = wait_get(channel, "q")
@@ -385,6 +392,43 @@ def test_reject_without_requeue_drops_the_message(broker):
     assert ready_count(channel, "q") == 0
 
 
+def test_cancel_leaves_unacked_messages_with_the_channel(broker):
+    """basic.cancel stops deliveries but does not requeue: what the consumer holds stays
+    unacked on its channel, can still be acked, and comes back only when the channel closes."""
+    conn = broker.connect()
+    channel = conn.channel()
+    declare_queue(channel, "q")
+    publish(channel, "m1", routing_key="q")
+    publish(channel, "m2", routing_key="q")
+    worker = conn.channel()
+    consumer, received = consume(worker, "q")
+    assert payloads(drain(conn, received, 2)) == ["m1", "m2"]
+    consumer.cancel()
+    time.sleep(QUIET)
+    assert get(channel, "q") is None
+    received[0].ack()
+    worker.close()
+    again = wait_get(channel, "q")
+    assert again.payload == "m2" and again.delivery_info["redelivered"]
+    assert get(channel, "q") is None
+
+
+def test_purge_removes_ready_messages_only(broker):
+    """queue.purge drops the ready messages and says how many; unacked ones are untouched."""
+    conn = broker.connect()
+    channel = conn.channel()
+    declare_queue(channel, "q")
+    for body in ("m1", "m2", "m3"):
+        publish(channel, body, routing_key="q")
+    holder = conn.channel()
+    round_trip(channel)
+    assert get(holder, "q").payload == "m1"
+    assert channel.queue_purge(queue="q") == 2
+    assert get(channel, "q") is None
+    holder.close()
+    assert wait_get(channel, "q").payload == "m1"
+
+
 # -- errors ---------------------------------------------------------------------------
 
 
@@ -443,6 +487,7 @@ def test_passive_declare_of_missing_queue_is_404(broker):
 
 
 def test_passive_declare_of_missing_exchange_is_404(broker):
+    """The same for an exchange: 404, and nothing is created."""
     conn = broker.connect()
     with pytest.raises(NotFound) as error:
         Exchange("missing", "topic").declare(channel=conn.channel(), passive=True)
@@ -507,6 +552,76 @@ def test_channel_error_closes_only_that_channel(broker):
     fresh = conn.channel()
     publish(fresh, "new channel", routing_key="q")
     assert take_all(fresh, "q") == ["new channel"]
+
+
+def test_delete_if_unused_or_if_empty_is_406(broker):
+    """queue.delete with if_unused refuses a queue with consumers, with if_empty a queue
+    with messages: 406, and the queue stays."""
+    conn = broker.connect()
+    channel = conn.channel()
+    declare_queue(channel, "busy")
+    declare_queue(channel, "full")
+    consume(conn.channel(), "busy")
+    publish(channel, "m", routing_key="full")
+    with pytest.raises(PreconditionFailed):
+        conn.channel().queue_delete(queue="busy", if_unused=True)
+    with pytest.raises(PreconditionFailed):
+        conn.channel().queue_delete(queue="full", if_empty=True)
+    assert queue_exists(conn, "busy") and queue_exists(conn, "full")
+
+
+def test_deleted_exchange_is_404_and_loses_its_bindings(broker):
+    """After exchange.delete, publishing to it is 404; declared again, it has no bindings."""
+    conn = broker.connect()
+    channel = conn.channel()
+    nova = Exchange("nova", "topic", durable=False)
+    declare_queue(channel, "compute", exchange=nova, routing_key="compute")
+    channel.exchange_delete(exchange="nova")
+    with pytest.raises(NotFound):
+        publish(channel, "lost", exchange="nova", routing_key="compute")
+        round_trip(channel)
+    channel = conn.channel()
+    nova.declare(channel=channel)
+    publish(channel, "unbound", exchange="nova", routing_key="compute")
+    assert take_all(channel, "compute") == []
+
+
+def test_unbind_stops_routing(broker):
+    """queue.unbind removes one binding; the queue's other bindings still route."""
+    channel = broker.connect().channel()
+    nova = Exchange("nova", "topic", durable=False)
+    declare_queue(channel, "q", bindings=[binding(nova, routing_key="a"),
+                                          binding(nova, routing_key="b")])
+    channel.queue_unbind(queue="q", exchange="nova", routing_key="a")
+    publish(channel, "a", exchange="nova", routing_key="a")
+    publish(channel, "b", exchange="nova", routing_key="b")
+    assert take_all(channel, "q") == ["b"]
+
+
+def test_server_named_queue(broker):
+    """queue.declare with an empty name: the broker picks a unique amq.gen-* name."""
+    channel = broker.connect().channel()
+    first = channel.queue_declare(queue="", exclusive=True).queue
+    second = channel.queue_declare(queue="", exclusive=True).queue
+    assert first.startswith("amq.gen-") and second.startswith("amq.gen-") and first != second
+    publish(channel, "hi", routing_key=first)
+    assert take_all(channel, first) == ["hi"]
+
+
+def test_amq_prefix_is_reserved(broker):
+    """Names starting with amq. belong to the broker: declaring one is 403 ACCESS_REFUSED;
+    the built-in amq.* exchanges can be checked with a passive declare and used."""
+    conn = broker.connect()
+    with pytest.raises(AccessRefused) as error:  # (kombu's Exchange.declare skips amq.* names)
+        conn.channel().exchange_declare(exchange="amq.mine", type="direct", durable=False)
+    assert error.value.code == 403
+    with pytest.raises(AccessRefused):
+        declare_queue(conn.channel(), "amq.mine")
+    channel = conn.channel()
+    channel.exchange_declare(exchange="amq.topic", type="topic", passive=True)
+    declare_queue(channel, "q", exchange=Exchange("amq.topic", "topic"), routing_key="x.*")
+    publish(channel, "via amq.topic", exchange="amq.topic", routing_key="x.y")
+    assert take_all(channel, "q") == ["via amq.topic"]
 
 
 # -- expiry ---------------------------------------------------------------------------
@@ -643,6 +758,7 @@ def test_exclusive_queue_belongs_to_its_connection(broker):
 
 
 def test_exclusive_queue_deleted_when_its_connection_closes(broker):
+    """An exclusive queue lives as long as the connection that declared it."""
     conn = broker.connect()
     declare_queue(conn.channel(), "mine", exclusive=True)
     watcher = broker.connect()
@@ -689,12 +805,8 @@ def test_prefetch_one_shares_work_between_consumers(broker):
     for body in ("m1", "m2", "m3", "m4"):
         publish(channel, body, routing_key="q")
     a, b = workers
-    deadline = time.monotonic() + WAIT
-    while len(a) + len(b) < 2 and time.monotonic() < deadline:
-        with contextlib.suppress(socket.timeout):
-            conn.drain_events(timeout=0.1)
-    with contextlib.suppress(socket.timeout):
-        conn.drain_events(timeout=QUIET)
+    drain_until(conn, lambda: len(a) + len(b) >= 2)
+    drain_until(conn, lambda: False, timeout=QUIET)  # does anything more arrive?
     assert (len(a), len(b)) == (1, 1)
     assert sorted(payloads(a + b)) == ["m1", "m2"]
     assert ready_count(channel, "q") == 2
@@ -730,6 +842,7 @@ def test_mandatory_unroutable_message_is_returned(broker):
 
 
 def test_mandatory_routed_message_is_not_returned(broker):
+    """mandatory=True changes nothing for a message that reaches a queue."""
     channel = broker.connect().channel()
     declare_queue(channel, "q", exchange=Exchange("ex", "direct", durable=False),
                   routing_key="k")
@@ -742,6 +855,7 @@ def test_mandatory_routed_message_is_not_returned(broker):
 
 
 def test_unroutable_message_without_mandatory_is_dropped_silently(broker):
+    """Without mandatory, an unroutable message is dropped and nobody is told."""
     channel = broker.connect().channel()
     Exchange("ex", "direct", durable=False).declare(channel=channel)
     producer, returned = returned_messages(channel)
@@ -874,3 +988,14 @@ def test_new_vhost_is_empty(broker):
     empty = broker.topology()
     assert (empty.exchanges, empty.queues, empty.bindings) == ({}, {}, ())
     assert not queue_exists(broker.connect(), "shared")
+
+
+def test_channel_object_is_usable_again_after_a_channel_error(broker):
+    """After a channel error the broker closes the channel; the client (py-amqp) opens it
+    again at once, so the same channel object works for the next operation."""
+    channel = broker.connect().channel()
+    with pytest.raises(NotFound):
+        channel.queue_declare(queue="missing", passive=True)
+    declare_queue(channel, "after-error")
+    publish(channel, "still here", routing_key="after-error")
+    assert take_all(channel, "after-error") == ["still here"]

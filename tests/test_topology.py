@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from functools import partial
@@ -14,7 +13,7 @@ import pytest
 
 from course import broker, embedded, i18n
 from course.errors import BrokerUnreachable
-from course.rabbitmq import RabbitMQNode, find_server, free_port
+from course.rabbitmq import RabbitMQNode, free_port
 from course.topology import (
     Binding,
     Exchange,
@@ -320,16 +319,10 @@ def test_embedded_is_the_default(monkeypatch: pytest.MonkeyPatch, embedded_vhost
 # -- a real RabbitMQ -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def node() -> RabbitMQNode:
-    if find_server() is None:
-        reason = "RabbitMQ is not installed: apt-get install rabbitmq-server"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    started = RabbitMQNode.start()
-    yield started
-    started.stop()
+@pytest.fixture
+def node(rabbitmq_node: RabbitMQNode) -> RabbitMQNode:
+    """The session's private node (tests/conftest.py)."""
+    return rabbitmq_node
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 import uuid
@@ -34,19 +33,10 @@ def closed_port() -> int:
     return rabbitmq.free_port()
 
 
-@pytest.fixture(scope="module")
-def node():
-    """A private RabbitMQ node for this module, on loopback."""
-    if rabbitmq.find_server() is None:
-        reason = "RabbitMQ is not installed: apt-get install rabbitmq-server"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    started = rabbitmq.RabbitMQNode.start()
-    try:
-        yield started
-    finally:
-        started.stop()
+@pytest.fixture
+def node(rabbitmq_node):
+    """The session's private node (tests/conftest.py)."""
+    return rabbitmq_node
 
 
 def assert_no_secret(*texts: str) -> None:
