@@ -6,24 +6,28 @@ keeps oslo.messaging's public names (``get_transport``, ``Target``,
 ``get_notifier``...) and its wire conventions, so a real oslo.messaging client or
 server on the same broker cannot tell the difference.  What it declares:
 
-===================  =================================  ===========================  =========
-what                 exchange (type)                    queue                        key
-===================  =================================  ===========================  =========
-RPC to any server    control exchange, e.g. nova (topic)  ``T`` e.g. ``compute``       ``T``
-RPC to one server    same                               ``T.H`` e.g. ``compute.cmp1`` ``T.H``
-fanout RPC           ``T_fanout`` (fanout, auto-delete)  ``T_fanout_<uuid>`` per server ``T``
-replies to call()    default exchange ``""``            ``reply_<uuid>`` per process  the queue
-notifications        control exchange (topic)           ``<topic>.<priority>``       the same
-===================  =================================  ===========================  =========
+=================  ===================================  ============================  =========
+what               exchange (type)                      queue                         key
+=================  ===================================  ============================  =========
+RPC to any server  control exchange, e.g. nova (topic)  ``T``, e.g. ``compute``       ``T``
+RPC to one server  the same                             ``T.H``, e.g. ``compute.c1``  ``T.H``
+fanout RPC         ``T_fanout`` (fanout, auto-delete)   ``T_fanout_<uuid>``, one per  ``T``
+                                                        server
+replies to call()  the default exchange ``""``          ``reply_<uuid>``, one per     the queue
+                                                        process
+notifications      control exchange (topic)             ``<topic>.<priority>``        the same
+=================  ===================================  ============================  =========
 
 Reply and fanout queues expire after ``rabbit_transient_queues_ttl`` (30 min) unused;
 topic queues never do.  Nothing is exclusive.  Read from the top: a cast is
-:meth:`_CallContext.cast` then :meth:`Transport.publish`; a call adds
-:class:`ReplyWaiter`; the server side is :class:`RPCServer`.
+:meth:`RPCClient.cast` then :meth:`Transport.publish`; a call adds the
+:class:`ReplyWaiter`; the server side is :class:`RPCServer` (acknowledge, dispatch,
+reply); notifications are :class:`Notifier` and :class:`NotificationListener`.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import queue as queue_module
@@ -32,7 +36,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -68,6 +72,9 @@ DEFAULTS: dict[str, Any] = {
 ENVELOPE_VERSION = "2.0"
 #: Duplicates are detected among the last 16 ``_unique_id`` values seen (oslo's _MsgIdCache).
 DUPLICATE_WINDOW = 16
+#: On RabbitMQ, how often a waiting consumer looks whether it was asked to stop (the
+#: embedded broker wakes it at once instead).
+STOP_CHECK_SECONDS = 0.25
 #: Keys never copied from a context into a notification (oslo.context's redacted copy).
 SECRET_CONTEXT_KEYS = ("auth_token", "service_catalog", "auth_token_info")
 
@@ -91,11 +98,19 @@ class MessageUndeliverable(MessagingException):
     """A ``mandatory`` message reached no queue (a reply whose caller has gone)."""
 
 
+class InvalidTarget(MessagingException, ValueError):
+    """A target that cannot be used this way (a call to a fanout target, no topic)."""
+
+
 class RemoteError(MessagingException):
-    """The remote method raised an exception the caller cannot rebuild."""
+    """The remote method raised an exception the caller may not rebuild.
+
+    As in oslo.messaging: ``exc_type`` is the remote class name, ``value`` its message and
+    ``traceback`` the remote traceback, a list of lines.
+    """
 
     def __init__(self, exc_type: str | None = None, value: str | None = None,
-                 traceback: str | None = None) -> None:
+                 traceback: list[str] | None = None) -> None:
         self.exc_type, self.value, self.traceback = exc_type, value, traceback
         super().__init__(f"Remote error: {exc_type} {value}\n{traceback}.")
 
@@ -103,8 +118,25 @@ class RemoteError(MessagingException):
         return [f"RemoteError: {self.exc_type}: {self.value}"]
 
 
+class RPCVersionCapError(MessagingException):
+    """The client would send a version newer than its ``version_cap`` allows."""
+
+    def __init__(self, version: str, version_cap: str) -> None:
+        self.version, self.version_cap = version, version_cap
+        super().__init__(f"Requested message version, {version} is incompatible.  It needs to "
+                         f"be equal in major version and less than or equal in minor version "
+                         f"as the specified version cap {version_cap}.")
+
+
+# The dispatcher's errors travel to the caller under the module name of oslo.messaging's
+# own classes (``remote_module``), so the failure on the wire reads exactly as a real
+# server's would.
+
+
 class NoSuchMethod(MessagingException, AttributeError):
     """Raised on the server: no endpoint has this method."""
+
+    remote_module = "oslo_messaging.rpc.dispatcher"
 
     def __init__(self, method: str) -> None:
         self.method = method
@@ -114,10 +146,35 @@ class NoSuchMethod(MessagingException, AttributeError):
 class UnsupportedVersion(MessagingException):
     """Raised on the server: no endpoint speaks this version in this namespace."""
 
+    remote_module = "oslo_messaging.rpc.dispatcher"
+
     def __init__(self, version: str, method: str | None = None) -> None:
         self.version, self.method = version, method
-        super().__init__(f"Endpoint does not support RPC version {version}. "
-                         f"Attempted method: {method}")
+        text = f"Endpoint does not support RPC version {version}"
+        super().__init__(f"{text}. Attempted method: {method}" if method else text)
+
+
+class ExpectedException(Exception):
+    """Wraps an exception an endpoint raises on purpose: the caller gets the inner one, and
+    the server does not log it as a failure (see :func:`expected_exceptions`)."""
+
+    def __init__(self) -> None:
+        self.exc_info = sys.exc_info()
+
+
+def expected_exceptions(*exceptions: type[BaseException]) -> Callable:
+    """Decorator for endpoint methods: these exceptions are part of the method's contract."""
+
+    def outer(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except exceptions:
+                raise ExpectedException() from None
+        return inner
+
+    return outer
 
 
 class NotificationResult:
@@ -148,6 +205,7 @@ class Target:
         return [self.namespace, *self.legacy_namespaces]
 
 
+@functools.lru_cache(maxsize=1024)
 def version_is_compatible(implemented: str | None, requested: str | None) -> bool:
     """Same major version, and a minor (then revision) no newer than the server's."""
     if implemented is None:
@@ -200,11 +258,13 @@ def unpack_context(msg: dict) -> dict:
 
 
 def serialize_remote_exception(error: BaseException) -> str:
+    """The ``failure`` of a reply: what the caller needs to raise the error again."""
+    cls = type(error)
     data = {
-        "class": type(error).__name__.removesuffix("_Remote"),
-        "module": type(error).__module__.removesuffix("_Remote"),
+        "class": cls.__name__.removesuffix("_Remote"),
+        "module": getattr(cls, "remote_module", cls.__module__).removesuffix("_Remote"),
         "message": str(error),
-        "tb": traceback.format_exception(type(error), error, error.__traceback__),
+        "tb": traceback.format_exception(cls, error, error.__traceback__),
         "args": [a if isinstance(a, (str, int, float, bool, type(None))) else str(a)
                  for a in error.args],
         "kwargs": getattr(error, "kwargs", {}),
@@ -213,26 +273,31 @@ def serialize_remote_exception(error: BaseException) -> str:
 
 
 def deserialize_remote_exception(data: str, allowed_modules: Iterable[str]) -> Exception:
-    """Rebuild the remote exception when its module is allowed, else a RemoteError."""
+    """Rebuild the remote exception when its module is allowed (Python's built-in
+    exceptions always are), else a :class:`RemoteError`."""
     failure = json.loads(data)
     trace = failure.get("tb", [])
     message = failure.get("message", "") + "\n" + "\n".join(trace)
     name, module = failure.get("class"), failure.get("module")
-    if module not in ("builtins", "exceptions", *allowed_modules):
-        return RemoteError(name, failure.get("message"), "".join(trace))
+    if module in ("exceptions", "builtins"):
+        module = "builtins"
+    elif module not in allowed_modules:
+        return RemoteError(name, failure.get("message"), trace)
     try:
         __import__(module)
         cls = getattr(sys.modules[module], name)
         if not issubclass(cls, Exception):
             raise TypeError(name)
         error = cls(*failure.get("args", []), **failure.get("kwargs", {}))
-    except (AttributeError, TypeError, ImportError, KeyError):
-        return RemoteError(name, failure.get("message"), "".join(trace))
+    except (AttributeError, TypeError, ImportError) as problem:
+        LOG.warning("Failed to rebuild remote exception due to error: %s", problem)
+        return RemoteError(name, failure.get("message"), trace)
+    # The same class with "_Remote" added, whose text carries the remote traceback.
     remote_type = type(f"{name}_Remote", (type(error),), {"__str__": lambda self: message})
     remote_type.__module__ = f"{module}_Remote"
     try:
         error.__class__ = remote_type
-    except TypeError:
+    except TypeError:  # built-in exceptions keep their class: the text goes in args[0]
         error.args = (message, *error.args[1:])
     return error
 
@@ -257,17 +322,20 @@ class Transport:
         self.trace = trace
         self.allowed_remote_exmods = tuple(allowed_remote_exmods)
         self.conf = {**DEFAULTS, **self.parsed.query, **(options or {})}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one sending connection, shared by every thread
         self._conn: kombu.Connection | None = None
-        self._declared: set[str] = set()
+        self._producer: kombu.Producer | None = None
+        self._declared: set[str] = set()  # exchanges and queues declared on this connection
+        self._exchanges: dict[str, kombu.Exchange] = {}
         self._reply_waiter: ReplyWaiter | None = None
+        self._reply_lock = threading.Lock()
         self._closed = False
 
     def __repr__(self) -> str:
         return (f"<Transport {mask_url(self.url)} exchange={self.control_exchange!r} "
                 f"service={self.service!r}>")
 
-    @property
+    @functools.cached_property
     def is_embedded(self) -> bool:
         return broker.is_embedded(self.parsed)
 
@@ -277,11 +345,16 @@ class Transport:
     # -- exchanges every publisher declares before it publishes --------------------------
 
     def control_exchange_for(self, target: Target) -> kombu.Exchange:
-        return kombu.Exchange(target.exchange or self.control_exchange, "topic",
-                              durable=self.conf["amqp_durable_queues"],
-                              auto_delete=self.conf["amqp_auto_delete"])
+        """The topic exchange of RPC and notifications: the target's, else ``nova``..."""
+        name = target.exchange or self.control_exchange
+        if name not in self._exchanges:  # built once: a kombu.Exchange is not free
+            self._exchanges[name] = kombu.Exchange(
+                name, "topic", durable=self.conf["amqp_durable_queues"],
+                auto_delete=self.conf["amqp_auto_delete"])
+        return self._exchanges[name]
 
     @staticmethod
+    @functools.cache
     def fanout_exchange(topic: str) -> kombu.Exchange:
         return kombu.Exchange(f"{topic}_fanout", "fanout", durable=False, auto_delete=True)
 
@@ -299,7 +372,8 @@ class Transport:
 
         ``exchange`` None is the default exchange (replies).  ``declare_queue`` is
         declared first (notifications: the publisher creates the queue, so nothing is
-        lost before a listener starts).
+        lost before a listener starts).  A ``mandatory`` message that reaches no queue
+        raises :class:`MessageUndeliverable`.
         """
         if self.trace is not None:
             self.trace.record(
@@ -318,6 +392,10 @@ class Transport:
                                        declare_queue)
                 return
             except MessageUndeliverable:
+                if self.trace is not None:
+                    self.trace.record("return", kind, self.service, routing_key=routing_key,
+                                      msg_id=msg.get("_msg_id", ""),
+                                      unique_id=msg["_unique_id"])
                 raise
             except (*broker.connection_errors(), BrokerUnreachable) as error:
                 with self._lock:
@@ -331,26 +409,32 @@ class Transport:
                 time.sleep(delay)
                 delay = min(delay + self.conf["rabbit_retry_backoff"],
                             self.conf["rabbit_interval_max"])
+            except Exception:  # a channel error (406, 404...): the broker closed the channel
+                with self._lock:
+                    self._drop_connection()
+                raise
 
     def _publish_once(self, exchange: kombu.Exchange | None, routing_key: str, body: dict,
                       expiration: float | None, mandatory: bool,
                       declare_queue: kombu.Queue | None) -> None:
-        if self._conn is None:
+        if self._producer is None:
             self._conn = self.connect()
+            self._producer = kombu.Producer(self._conn.default_channel, on_return=_on_return)
             self._declared.clear()
-        channel = self._conn.default_channel
+        channel = self._producer.channel
         if exchange is not None and exchange.name not in self._declared:
             exchange(channel).declare()
             self._declared.add(exchange.name)
         if declare_queue is not None and declare_queue.name not in self._declared:
             declare_queue(channel).declare()
             self._declared.add(declare_queue.name)
-        producer = kombu.Producer(channel, on_return=_on_return)
-        producer.publish(body, exchange=exchange.name if exchange else "",
-                         routing_key=routing_key, mandatory=mandatory,
-                         expiration=expiration, serializer="json")
+        # kombu turns ``expiration`` (seconds) into the AMQP property, in milliseconds.
+        self._producer.publish(body, exchange=exchange.name if exchange else "",
+                               routing_key=routing_key, mandatory=mandatory,
+                               expiration=expiration, serializer="json")
 
     def _drop_connection(self) -> None:
+        self._producer = None
         if self._conn is not None:
             try:
                 self._conn.close()
@@ -362,17 +446,26 @@ class Transport:
 
     def reply_waiter(self) -> ReplyWaiter:
         """The process's one reply queue, created at its first call() and then reused."""
-        with self._lock:
+        waiter = self._reply_waiter
+        if waiter is not None:
+            return waiter
+        with self._reply_lock:
             if self._reply_waiter is None:
-                self._reply_waiter = ReplyWaiter(self)
-                self._reply_waiter.start()
+                waiter = ReplyWaiter(self)
+                waiter.start()  # raises at once if the broker is unreachable
+                self._reply_waiter = waiter
             return self._reply_waiter
 
     def cleanup(self) -> None:
-        """Close everything this transport opened (oslo: ``transport.cleanup()``)."""
+        """Close everything this transport opened (oslo: ``transport.cleanup()``).
+
+        The reply queue itself stays on the broker until ``x-expires`` removes it.
+        """
         self._closed = True
-        if self._reply_waiter is not None:
-            self._reply_waiter.stop()
+        with self._reply_lock:
+            waiter, self._reply_waiter = self._reply_waiter, None
+        if waiter is not None:
+            waiter.stop()
         with self._lock:
             self._drop_connection()
 
@@ -453,28 +546,32 @@ class ConsumerThread:
 
     def _consume(self) -> None:
         conn = self._conn = self.transport.connect()
+        consumers: dict[str, kombu.Consumer] = {}
         try:
             channel = conn.channel()
             if self.prefetch:
                 channel.basic_qos(0, self.prefetch, False)
-            consumers = []
             for queue in self.queues:
-                bound = queue(channel)
-                bound.declare()
-                consumers.append(kombu.Consumer(
-                    channel, [bound], accept=["json"],
-                    callbacks=[lambda body, message, q=queue: self._deliver(q, body, message)]))
-            for consumer in consumers:
+                queue(channel).declare()  # the queue, its exchange and its binding
+                if queue.name not in consumers:  # a listener pool: one queue, many keys
+                    consumers[queue.name] = kombu.Consumer(
+                        channel, [queue(channel)], accept=["json"], auto_declare=False,
+                        callbacks=[lambda body, message, q=queue: self._deliver(q, body,
+                                                                                message)])
+            for consumer in consumers.values():
                 consumer.consume()
             self._ready.set()
             while not self._stop.is_set():
                 try:
-                    conn.drain_events(timeout=None if self.transport.is_embedded else 1.0)
+                    conn.drain_events(timeout=None if self.transport.is_embedded
+                                      else STOP_CHECK_SECONDS)
                 except TimeoutError:
                     pass
         finally:
             if self._stop.is_set():
-                self._close(conn)
+                self._close(conn, consumers.values())
+            else:  # lost: the next connection declares the same queues again
+                self._close(conn, (), delete=False)
             self._conn = None
 
     def _deliver(self, queue: kombu.Queue, body: dict, message: kombu.Message) -> None:
@@ -482,13 +579,21 @@ class ConsumerThread:
             self.on_message(queue, body, message)
         except Exception:  # one bad message must not stop the consumer
             LOG.exception("%s: failed to handle a message from %s", self.name, queue.name)
+            if not message.acknowledged:
+                message.reject()  # dropped, as oslo's Consumer does: never redelivered
 
-    def _close(self, conn: kombu.Connection) -> None:
+    def _close(self, conn: kombu.Connection, consumers: Iterable[kombu.Consumer],
+               delete: bool = True) -> None:
+        """Cancel the consumers (once this returns, the broker counts them gone), delete
+        the queues to delete (the fanout queue), close the connection."""
         try:
-            if self.delete_on_stop and conn.connected:
-                channel = conn.channel()
-                for name in self.delete_on_stop:
-                    channel.queue_delete(name)
+            if conn.connected:
+                for consumer in consumers:
+                    consumer.cancel()
+                if delete and self.delete_on_stop:
+                    channel = conn.channel()
+                    for name in self.delete_on_stop:
+                        channel.queue_delete(name)
             conn.close()
         except Exception:  # the broker may be gone already
             LOG.debug("closing %s failed", self.name, exc_info=True)
@@ -508,19 +613,55 @@ class ConsumerThread:
 
 
 class _DuplicateFilter:
-    """oslo's _MsgIdCache: drop a message whose ``_unique_id`` was seen recently."""
+    """oslo's _MsgIdCache: the last 16 ``_unique_id`` values seen, to drop redeliveries."""
 
     def __init__(self) -> None:
         self._seen: deque[str] = deque(maxlen=DUPLICATE_WINDOW)
         self._lock = threading.Lock()
 
+    def __contains__(self, unique_id: str | None) -> bool:
+        return unique_id in self._seen
+
+    def add(self, unique_id: str | None) -> None:
+        with self._lock:
+            if unique_id and unique_id not in self._seen:
+                self._seen.append(unique_id)
+
     def is_duplicate(self, unique_id: str | None) -> bool:
+        """Seen already?  If not, remember it."""
         with self._lock:
             if unique_id in self._seen:
                 return True
             if unique_id:
                 self._seen.append(unique_id)
             return False
+
+
+class _ObsoleteReplyQueues:
+    """oslo's ObsoleteReplyQueuesCache: reply queues found gone, so that the next replies
+    to them are dropped at once instead of being retried for a minute each."""
+
+    SIZE = 200
+    TTL = 60.0
+
+    def __init__(self) -> None:
+        self._gone: OrderedDict[str, float] = OrderedDict()  # queue -> forgotten at
+        self._lock = threading.Lock()
+
+    def add(self, reply_q: str) -> None:
+        with self._lock:
+            self._gone[reply_q] = time.monotonic() + self.TTL
+            self._gone.move_to_end(reply_q)
+            while len(self._gone) > self.SIZE:
+                self._gone.popitem(last=False)
+
+    def __contains__(self, reply_q: str) -> bool:
+        with self._lock:
+            until = self._gone.get(reply_q)
+            if until is not None and until < time.monotonic():
+                del self._gone[reply_q]
+                until = None
+            return until is not None
 
 
 # --------------------------------------------------------------------------- calls
@@ -537,7 +678,7 @@ class ReplyWaiter:
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
         self.queue_name = f"reply_{uuid.uuid4().hex}"
-        self._waiters: dict[str, queue_module.Queue] = {}
+        self._waiters: dict[str, queue_module.SimpleQueue] = {}  # msg_id -> its replies
         self._requests: dict[str, str] = {}  # msg_id -> request id, for the trace
         self._duplicates = _DuplicateFilter()
         queue = kombu.Queue(self.queue_name, exchange=None, routing_key=self.queue_name,
@@ -555,22 +696,25 @@ class ReplyWaiter:
     def _on_reply(self, queue: kombu.Queue, body: dict, message: kombu.Message) -> None:
         message.ack()
         reply = deserialize_msg(body)
-        if self.transport.trace is not None:
-            self.transport.trace.record(
-                "deliver", "reply", self.transport.service, queue=queue.name,
-                routing_key=queue.name, msg_id=reply.get("_msg_id", ""),
-                request_id=self._requests.get(reply.get("_msg_id"), ""),
-                unique_id=reply.get("_unique_id", ""))
-        if self._duplicates.is_duplicate(reply.get("_unique_id")):
+        msg_id, unique_id = reply.get("_msg_id"), reply.get("_unique_id")
+        trace = self.transport.trace
+        if trace is not None:
+            trace.record("deliver", "reply", self.transport.service, queue=queue.name,
+                         routing_key=queue.name, msg_id=msg_id or "",
+                         request_id=self._requests.get(msg_id, ""), unique_id=unique_id or "")
+        if self._duplicates.is_duplicate(unique_id):
+            if trace is not None:
+                trace.record("drop", "reply", self.transport.service, queue=queue.name,
+                             msg_id=msg_id or "", unique_id=unique_id or "")
             return
-        waiter = self._waiters.get(reply.get("_msg_id"))
+        waiter = self._waiters.get(msg_id)
         if waiter is None:
-            LOG.info("No calling thread waiting for msg_id %s", reply.get("_msg_id"))
+            LOG.info("No calling thread waiting for msg_id %s", msg_id)
             return
         waiter.put(reply)
 
     def listen(self, msg_id: str, request_id: str = "") -> None:
-        self._waiters[msg_id] = queue_module.Queue()
+        self._waiters[msg_id] = queue_module.SimpleQueue()
         self._requests[msg_id] = request_id
 
     def unlisten(self, msg_id: str) -> None:
@@ -578,9 +722,11 @@ class ReplyWaiter:
         self._requests.pop(msg_id, None)
 
     def wait(self, msg_id: str, timeout: float, call_monitor_timeout: float | None) -> Any:
-        """The result; a heartbeat (``ending`` false, no result) only renews the monitor."""
+        """The result, once a reply says ``ending``.  A call-monitor heartbeat (``ending``
+        false, no result) only proves the server is still working: it renews the monitor."""
         deadline = time.monotonic() + timeout
         monitor = None if not call_monitor_timeout else time.monotonic() + call_monitor_timeout
+        result = None
         while True:
             limit = deadline if monitor is None else min(deadline, monitor)
             try:
@@ -592,8 +738,10 @@ class ReplyWaiter:
             if reply.get("failure"):
                 raise deserialize_remote_exception(reply["failure"],
                                                    self.transport.allowed_remote_exmods)
-            if reply.get("ending", False) or reply.get("result") is not None:
-                return reply.get("result")
+            if reply.get("result") is not None:
+                result = reply["result"]
+            if reply.get("ending", False):
+                return result
             if call_monitor_timeout:
                 monitor = time.monotonic() + call_monitor_timeout
 
@@ -627,8 +775,10 @@ class RPCClient:
                          version_cap or self.version_cap, self.serializer,
                          call_monitor_timeout or self.call_monitor_timeout)
 
-    def can_send_version(self, version: str) -> bool:
-        return version_is_compatible(self.version_cap, version)
+    def can_send_version(self, version: str | None = None) -> bool:
+        """May this client send ``version`` (default: the target's) under its version_cap?"""
+        return version_is_compatible(self.version_cap,
+                                     self.target.version if version is None else version)
 
     def _message(self, ctxt: dict, method: str, kwargs: dict) -> dict:
         msg: dict[str, Any] = {"method": method, "args": {
@@ -637,12 +787,17 @@ class RPCClient:
             msg["namespace"] = self.target.namespace
         if self.target.version is not None:
             msg["version"] = self.target.version
+        if self.version_cap and not version_is_compatible(self.version_cap,
+                                                          msg.get("version")):
+            raise RPCVersionCapError(msg.get("version"), self.version_cap)
         return msg
 
+    @functools.cached_property
     def _route(self) -> tuple[kombu.Exchange, str]:
+        """Where the target's messages go: (exchange, routing key)."""
         target = self.target
         if not target.topic:
-            raise ValueError(_("A target needs a topic to send a message."))
+            raise InvalidTarget(_("A target needs a topic to send a message."))
         if target.fanout:
             return Transport.fanout_exchange(target.topic), target.topic
         key = f"{target.topic}.{target.server}" if target.server else target.topic
@@ -653,24 +808,25 @@ class RPCClient:
         msg = self._message(ctxt, method, kwargs)
         msg["_unique_id"] = uuid.uuid4().hex
         pack_context(msg, self.serializer.serialize_context(ctxt))
-        exchange, key = self._route()
+        exchange, key = self._route
         self.transport.publish(exchange, key, msg, "fanout" if self.target.fanout else "cast")
 
     def call(self, ctxt: dict, method: str, **kwargs: Any) -> Any:
         """Publish, then wait for the reply on this process's reply queue."""
         if self.target.fanout:
-            raise ValueError(_("A call cannot be a fanout: nobody would know which reply "
-                               "to wait for."))
+            raise InvalidTarget(_("A call cannot be a fanout: nobody would know which reply "
+                                  "to wait for."))
         timeout = self.timeout if self.timeout is not None else \
             self.transport.conf["rpc_response_timeout"]
-        waiter = self.transport.reply_waiter()
         msg = self._message(ctxt, method, kwargs)
+        exchange, key = self._route
+        waiter = self.transport.reply_waiter()
         msg_id = uuid.uuid4().hex
         msg.update(_msg_id=msg_id, _reply_q=waiter.queue_name,
                    _timeout=self.call_monitor_timeout, _unique_id=uuid.uuid4().hex)
-        pack_context(msg, self.serializer.serialize_context(ctxt))
-        exchange, key = self._route()
-        waiter.listen(msg_id, str(ctxt.get("request_id", "")) if ctxt else "")
+        context = self.serializer.serialize_context(ctxt)
+        pack_context(msg, context)
+        waiter.listen(msg_id, str(context.get("request_id") or ""))
         try:
             # The request expires when the caller gives up: nobody would read the reply.
             self.transport.publish(exchange, key, msg, "call", expiration=timeout,
@@ -706,6 +862,7 @@ class RPCServer:
         self.serializer = serializer or NoOpSerializer()
         self.workers = workers or transport.conf["executor_thread_pool_size"]
         self._duplicates = _DuplicateFilter()
+        self._obsolete_reply_queues = _ObsoleteReplyQueues()
         self._executor: ThreadPoolExecutor | None = None
         self._consumer: ConsumerThread | None = None
         self.fanout_queue = ""
@@ -729,8 +886,9 @@ class RPCServer:
     def start(self) -> None:
         if self._consumer is not None and self._consumer.running:
             return
-        self._executor = ThreadPoolExecutor(self.workers,
-                                            thread_name_prefix=self.transport.service)
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.workers,
+                                                thread_name_prefix=self.transport.service)
         queues = self._queues()
         self._consumer = ConsumerThread(
             self.transport, queues, self._on_request,
@@ -757,18 +915,22 @@ class RPCServer:
     def _on_request(self, queue: kombu.Queue, body: dict, message: kombu.Message) -> None:
         message.ack()  # acknowledged before dispatch: at-most-once
         msg = deserialize_msg(body)
+        unique_id = msg.pop("_unique_id", None)
         trace = self.transport.trace
         if trace is not None:
+            kind = "call" if "_reply_q" in msg else (
+                "fanout" if queue.name == self.fanout_queue else "cast")
             fields = dict(queue=queue.name, routing_key=message.delivery_info.get("routing_key",
                                                                                  ""),
                           method=msg.get("method", ""),
                           request_id=msg.get("_context_request_id", ""),
-                          msg_id=msg.get("_msg_id", ""), unique_id=msg.get("_unique_id", ""))
-            kind = "call" if "_reply_q" in msg else (
-                "fanout" if queue.name == self.fanout_queue else "cast")
+                          msg_id=msg.get("_msg_id", ""), unique_id=unique_id or "")
             trace.record("deliver", kind, self.transport.service, **fields)
             trace.record("ack", kind, self.transport.service, **fields)
-        if self._duplicates.is_duplicate(msg.get("_unique_id")):
+        if self._duplicates.is_duplicate(unique_id):
+            LOG.info("%s: ignoring duplicate message %s", self.transport.service, unique_id)
+            if trace is not None:
+                trace.record("drop", kind, self.transport.service, **fields)
             return
         if self._executor is not None:
             self._executor.submit(self._handle, msg)
@@ -776,36 +938,40 @@ class RPCServer:
     def _handle(self, msg: dict) -> None:
         reply_q, msg_id = msg.pop("_reply_q", None), msg.pop("_msg_id", None)
         client_timeout = msg.pop("_timeout", None)
-        msg.pop("_unique_id", None)
         ctxt = self.serializer.deserialize_context(unpack_context(msg))
-        heartbeat = None
+        monitor = None
         if reply_q and client_timeout:
-            heartbeat = _CallMonitor(self, reply_q, msg_id, client_timeout)
+            monitor = _CallMonitor(self, reply_q, msg_id, client_timeout, ctxt)
         try:
             result, failure = self.dispatch(ctxt, msg), None
+        except ExpectedException as expected:  # part of the method's contract: no alarm
+            result, failure = None, expected.exc_info[1]
         except Exception as error:  # the caller gets it as a failure, as with oslo
             LOG.info("%s: exception during message handling", self.transport.service,
                      exc_info=not isinstance(error, (NoSuchMethod, UnsupportedVersion)))
             result, failure = None, error
         finally:
-            if heartbeat is not None:
-                heartbeat.stop()
-        if reply_q:
+            if monitor is not None:
+                monitor.stop()
+        if reply_q and msg_id:  # a cast has nobody to answer
             self.reply(reply_q, msg_id, result, failure, ctxt)
 
     def dispatch(self, ctxt: dict, msg: dict) -> Any:
-        """Find the endpoint by namespace and version, as oslo's RPCDispatcher does."""
+        """Find the endpoint by namespace and version, as oslo's RPCDispatcher does.
+
+        An endpoint without a ``target`` attribute serves the default namespace, version 1.0.
+        """
         method, namespace = msg.get("method"), msg.get("namespace")
         version = msg.get("version", "1.0")
-        args = {k: self.serializer.deserialize_entity(ctxt, v)
-                for k, v in msg.get("args", {}).items()}
         compatible = False
         for endpoint in self.endpoints:
             target = getattr(endpoint, "target", None) or Target()
             if namespace not in target.accepted_namespaces or not version_is_compatible(
-                    target.version, version):
+                    target.version or "1.0", version):
                 continue
             if method and not method.startswith("_") and hasattr(endpoint, method):
+                args = {name: self.serializer.deserialize_entity(ctxt, value)
+                        for name, value in msg.get("args", {}).items()}
                 result = getattr(endpoint, method)(ctxt, **args)
                 return self.serializer.serialize_entity(ctxt, result)
             compatible = True
@@ -814,52 +980,68 @@ class RPCServer:
         raise UnsupportedVersion(version, method=method)
 
     def reply(self, reply_q: str, msg_id: str, result: Any = None,
-              failure: BaseException | None = None, ctxt: dict | None = None,
-              ending: bool = True) -> None:
-        """Publish a reply to the default exchange, mandatory, retrying while the queue is
-        missing (``kombu_missing_consumer_retry_timeout``), then give up."""
-        msg = {"result": result,
-               "failure": serialize_remote_exception(failure) if failure else None,
-               "ending": ending, "_msg_id": msg_id, "_unique_id": uuid.uuid4().hex}
-        deadline = time.monotonic() + self.transport.conf["kombu_missing_consumer_retry_timeout"]
+              failure: BaseException | None = None, ctxt: dict | None = None) -> None:
+        """Publish the reply to the default exchange, ``mandatory``: while the reply queue is
+        missing, retry every 0.25 s for ``kombu_missing_consumer_retry_timeout`` seconds,
+        then give up and remember the queue as gone."""
+        if reply_q in self._obsolete_reply_queues:
+            LOG.warning("%s doesn't exist, drop reply to %s", reply_q, msg_id)
+            return
+        timeout = self.transport.conf["kombu_missing_consumer_retry_timeout"]
+        deadline = time.monotonic() + timeout
         while True:
             try:
-                self.transport.publish(None, reply_q, msg, "reply", mandatory=True,
-                                       request_id=(ctxt or {}).get("request_id", ""))
+                self.send_reply(reply_q, msg_id, result, failure, ctxt)
                 return
             except MessageUndeliverable:
-                if time.monotonic() > deadline:
+                if time.monotonic() >= deadline:
+                    self._obsolete_reply_queues.add(reply_q)
                     LOG.warning("The reply %s failed to send after %s seconds due to a "
-                                "missing queue (%s). Abandoning...", msg_id,
-                                self.transport.conf["kombu_missing_consumer_retry_timeout"],
-                                reply_q)
+                                "missing queue (%s). Abandoning...", msg_id, timeout, reply_q)
                     return
+                LOG.debug("The reply %s could not be sent due to a missing queue (%s). "
+                          "Retrying...", msg_id, reply_q)
                 time.sleep(0.25)
             except MessageDeliveryFailure:
                 LOG.warning("The reply %s could not be sent: the broker is unreachable.",
                             msg_id)
                 return
 
+    def send_reply(self, reply_q: str, msg_id: str, result: Any = None,
+                   failure: BaseException | None = None, ctxt: dict | None = None,
+                   ending: bool = True) -> None:
+        """One reply message: the result or the failure; ``ending`` false for a heartbeat."""
+        msg = {"result": result,
+               "failure": serialize_remote_exception(failure) if failure else None,
+               "ending": ending, "_msg_id": msg_id, "_unique_id": uuid.uuid4().hex}
+        self.transport.publish(None, reply_q, msg, "reply", mandatory=True,
+                               request_id=str((ctxt or {}).get("request_id") or ""))
+
 
 class _CallMonitor:
-    """Heartbeat replies (``ending`` false) every client_timeout/2 s while a call runs."""
+    """While a call runs, a heartbeat reply (``ending`` false, no result) every
+    client_timeout/2 seconds, so that the caller knows the server is still at it."""
 
-    def __init__(self, server: RPCServer, reply_q: str, msg_id: str, client_timeout: Any):
+    def __init__(self, server: RPCServer, reply_q: str, msg_id: str, client_timeout: Any,
+                 ctxt: dict) -> None:
         self._done = threading.Event()
         try:
             interval = int(client_timeout) / 2
         except (TypeError, ValueError):
             interval = 0
         if interval < 1:
+            LOG.warning("Client provided an invalid timeout value of %r", client_timeout)
             return
-        threading.Thread(target=self._beat, args=(server, reply_q, msg_id, interval),
-                         daemon=True).start()
+        threading.Thread(target=self._beat, args=(server, reply_q, msg_id, interval, ctxt),
+                         name=f"{server.transport.service} call monitor", daemon=True).start()
 
-    def _beat(self, server: RPCServer, reply_q: str, msg_id: str, interval: float) -> None:
+    def _beat(self, server: RPCServer, reply_q: str, msg_id: str, interval: float,
+              ctxt: dict) -> None:
         while not self._done.wait(interval):
             try:
-                server.reply(reply_q, msg_id, ending=False)
-            except MessagingException:
+                server.send_reply(reply_q, msg_id, ctxt=ctxt, ending=False)
+            except MessagingException as error:  # the caller or the broker is gone
+                LOG.debug("Call-monitor heartbeat failed: %s", error)
                 return
 
     def stop(self) -> None:
@@ -914,8 +1096,11 @@ class Notifier:
                                 auto_delete=self.transport.conf["amqp_auto_delete"])
             msg = dict(message, _unique_id=uuid.uuid4().hex)
             pack_context(msg, self.serializer.serialize_context(safe))
-            self.transport.publish(exchange, key, msg, "notify", declare_queue=queue,
-                                   envelope=self.driver == "messagingv2")
+            try:
+                self.transport.publish(exchange, key, msg, "notify", declare_queue=queue,
+                                       envelope=self.driver == "messagingv2")
+            except Exception:  # as oslo: a notification never fails its sender
+                LOG.exception("Could not send notification to %s. Payload=%s", key, payload)
 
     def audit(self, ctxt: dict, event_type: str, payload: Any) -> None:
         self._notify(ctxt, event_type, payload, "audit")
@@ -951,7 +1136,8 @@ class NotificationListener:
     """Consumes ``<topic>.<priority>`` for the priorities its endpoints have methods for.
 
     Unlike RPC, a notification is acknowledged *after* the endpoint ran, and an endpoint
-    may ask for it to be requeued (``allow_requeue``).
+    may ask for it to be requeued (``allow_requeue``); an endpoint that raises asks for a
+    requeue too.  With a ``pool``, every priority is read from one queue named after it.
     """
 
     transport: Transport
@@ -959,7 +1145,12 @@ class NotificationListener:
     endpoints: list[Any]
     pool: str | None = None
     allow_requeue: bool = False
+    serializer: Any = None
     _consumer: ConsumerThread | None = field(default=None, repr=False)
+    _duplicates: _DuplicateFilter = field(default_factory=_DuplicateFilter, repr=False)
+
+    def __post_init__(self) -> None:
+        self.serializer = self.serializer or NoOpSerializer()
 
     def _queues(self) -> list[kombu.Queue]:
         queues = []
@@ -988,37 +1179,63 @@ class NotificationListener:
 
     def _on_message(self, queue: kombu.Queue, body: dict, message: kombu.Message) -> None:
         msg = deserialize_msg(body)
-        if self.transport.trace is not None:
-            self.transport.trace.record(
-                "deliver", "notify", self.transport.service, queue=queue.name,
-                routing_key=message.delivery_info.get("routing_key", ""),
-                request_id=msg.get("_context_request_id", ""),
-                unique_id=msg.get("_unique_id", ""))
-        ctxt = unpack_context(msg)
-        priority = str(msg.get("priority", "info")).lower()
-        result = None
-        for endpoint in self.endpoints:
-            handler = getattr(endpoint, priority, None)
-            if handler is not None:
-                result = handler(ctxt, msg.get("publisher_id"), msg.get("event_type"),
-                                 msg.get("payload"), {"message_id": msg.get("message_id"),
-                                                      "timestamp": msg.get("timestamp")})
+        unique_id = msg.pop("_unique_id", None)
+        trace = self.transport.trace
+        fields = dict(queue=queue.name, routing_key=message.delivery_info.get("routing_key", ""),
+                      request_id=msg.get("_context_request_id", ""), unique_id=unique_id or "")
+        if trace is not None:
+            trace.record("deliver", "notify", self.transport.service, **fields)
+        if unique_id in self._duplicates:  # handled and acknowledged already
+            message.ack()
+            if trace is not None:
+                trace.record("drop", "notify", self.transport.service, **fields)
+            return
+        result = self.dispatch(msg)
         if result == NotificationResult.REQUEUE and self.allow_requeue:
             message.requeue()
+            action = "requeue"
         else:
             message.ack()
+            self._duplicates.add(unique_id)
+            action = "ack"
+        if trace is not None:
+            trace.record(action, "notify", self.transport.service, **fields)
+
+    def dispatch(self, msg: dict) -> str:
+        """Every endpoint with a method for the priority, in order, until one asks for a
+        requeue (as oslo's NotificationDispatcher)."""
+        ctxt = self.serializer.deserialize_context(unpack_context(msg))
+        priority = str(msg.get("priority", "")).lower()
+        payload = self.serializer.deserialize_entity(ctxt, msg.get("payload"))
+        metadata = {"message_id": msg.get("message_id"), "timestamp": msg.get("timestamp")}
+        for endpoint in self.endpoints:
+            handler = getattr(endpoint, priority, None) if priority in Notifier.PRIORITIES \
+                else None
+            if handler is None:
+                continue
+            try:
+                result = handler(ctxt, msg.get("publisher_id"), msg.get("event_type"), payload,
+                                 metadata)
+            except Exception:
+                LOG.exception("%s: notification endpoint raised", self.transport.service)
+                result = NotificationResult.REQUEUE
+            if result == NotificationResult.REQUEUE:
+                return result
+        return NotificationResult.HANDLED
 
 
 def get_notification_listener(transport: Transport, targets: list[Target],
-                              endpoints: list[Any], pool: str | None = None,
-                              allow_requeue: bool = False, **kwargs: Any) -> NotificationListener:
-    return NotificationListener(transport, targets, endpoints, pool, allow_requeue)
+                              endpoints: list[Any], *, serializer: Any = None,
+                              allow_requeue: bool = False,
+                              pool: str | None = None) -> NotificationListener:
+    return NotificationListener(transport, targets, endpoints, pool, allow_requeue, serializer)
 
 
 __all__ = [
-    "DEFAULTS", "MessageDeliveryFailure", "MessageUndeliverable", "MessagingException",
-    "MessagingTimeout", "NoSuchMethod", "NotificationResult", "Notifier", "RPCClient",
-    "RPCServer", "RemoteError", "Target", "Transport", "UnsupportedVersion",
+    "DEFAULTS", "ExpectedException", "InvalidTarget", "MessageDeliveryFailure",
+    "MessageUndeliverable", "MessagingException", "MessagingTimeout", "NoSuchMethod",
+    "NotificationResult", "Notifier", "RPCClient", "RPCServer", "RPCVersionCapError",
+    "RemoteError", "Target", "Transport", "UnsupportedVersion", "expected_exceptions",
     "get_notification_listener", "get_notification_transport", "get_notifier",
     "get_rpc_client", "get_rpc_server", "get_rpc_transport", "get_transport",
 ]

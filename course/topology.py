@@ -99,6 +99,9 @@ class Topology:
     bindings: tuple[Binding, ...] = ()
     vhost: str = field(default="/", compare=False)
     source: str = field(default="", compare=False)
+    #: The trace of the lab that took this snapshot, if any: diagrams then show who
+    #: publishes and who consumes.
+    trace: Any = field(default=None, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "exchanges", dict(sorted(self.exchanges.items())))
@@ -136,6 +139,21 @@ class Topology:
             for row in rows:
                 row[i] = _exchange_label(row[i])
         return _render(columns, rows)
+
+    def diagram(self, **options: Any) -> Any:
+        """This topology drawn (a ``course.diagrams.TopologyDiagram``): SVG in a notebook.
+
+        Options as :func:`course.diagrams.topology_diagram`: ``trace=`` adds who published
+        and consumed, ``highlight=`` hops, ``group=``...
+        """
+        from .diagrams import topology_diagram
+
+        options.setdefault("trace", self.trace)
+        return topology_diagram(self, **options)
+
+    def ascii(self, **options: Any) -> str:
+        """The same diagram as text, for a terminal (same options as :meth:`diagram`)."""
+        return self.diagram(**options).ascii()
 
     def diff(self, other: Topology) -> list[str]:
         """What changed from this snapshot to ``other``, one sentence each; [] when equal."""

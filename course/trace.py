@@ -20,15 +20,20 @@ Words used here:
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
+from .i18n import _
+
 #: Events kept by default: about 600 boots of a small cloud; each event keeps its message
 #: body (1-3 kB for Nova's), so the trace stays under ~60 MB.
 DEFAULT_LIMIT = 20_000
+
+UUID_HEX = re.compile(r"(?<=_)[0-9a-f]{32}\b")
 
 KINDS = ("cast", "call", "reply", "fanout", "notify", "http")
 
@@ -124,6 +129,17 @@ class Trace:
         """Every hop as a plain dict, for tables, DataFrames and exercises."""
         return [_row(h) for h in self.hops]
 
+    def table(self) -> str:
+        """The hops as a plain-text table, one line each, in order."""
+        return format_hops(self.hops)
+
+    def diagram(self, **options: object) -> object:
+        """The hops as a sequence diagram (``course.diagrams.FlowDiagram``); see
+        :func:`course.diagrams.flow_diagram` for the options."""
+        from .diagrams import flow_diagram
+
+        return flow_diagram(self, **options)
+
     def __repr__(self) -> str:
         return f"<Trace: {len(self)} events, limit {self.limit}, {self.dropped} dropped>"
 
@@ -140,6 +156,15 @@ class TraceView:
 
     def rows(self) -> list[dict]:
         return [_row(h) for h in self.hops]
+
+    def table(self) -> str:
+        return format_hops(self.hops)
+
+    def diagram(self, **options: object) -> object:
+        """The hops of this selection as a sequence diagram."""
+        from .diagrams import flow_diagram
+
+        return flow_diagram(self, **options)
 
     def __len__(self) -> int:
         return len(self.events)
@@ -174,6 +199,30 @@ def hops(events: Iterable[Event]) -> list[Hop]:
                 unique_id=sent.unique_id, published=sent.time,
                 delivered=got.time if got else None, body=sent.body))
     return result
+
+
+def format_hops(hops: list[Hop]) -> str:
+    """Aligned columns: number, kind, sender, exchange, routing key, queue, receiver, method.
+
+    HTTP requests (never on the broker) show ``HTTP`` where the exchange would be.
+    """
+    header = ["#", _("kind"), _("from"), "exchange", "routing key", "queue", _("to"),
+              _("method")]
+    lines = [header]
+    for hop in hops:
+        lines.append([str(hop.number), hop.kind, hop.sender,
+                      "HTTP" if hop.kind == "http" else hop.exchange_label, hop.routing_key,
+                      hop.queue or ("" if hop.kind == "http" else _("(waiting)")),
+                      hop.receiver, hop.method])
+    lines = [[_short_ids(cell) for cell in row] for row in lines]
+    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+                     .rstrip() for row in lines)
+
+
+def _short_ids(text: str) -> str:
+    """``reply_5c0f…`` for ``reply_<32 hex digits>``: the table stays readable."""
+    return UUID_HEX.sub(lambda m: m.group(0)[:8] + "…", text)
 
 
 def _row(hop: Hop) -> dict:

@@ -1,0 +1,119 @@
+"""``course.Lab``: one broker, one trace, and the OpenStack services a lesson starts on it.
+
+    lab = course.Lab()                      # the embedded broker (or Lab("rabbit://..."))
+    cloud = lab.nova(computes=["compute1", "compute2"])
+    vm = cloud.boot("vm1"); vm.wait()
+    lab.trace.hops; lab.topology()
+    lab.stop()
+
+Creating a new lab stops the previous one of the same process, so that
+"restart and run all" or running a cell twice never leaves two clouds fighting
+over the same queues; on the embedded broker it also empties the broker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Any
+
+import kombu
+
+from . import broker, topology
+from .i18n import _
+from .trace import DEFAULT_LIMIT, Trace
+from .transport_url import mask_url
+
+_current: Lab | None = None
+_current_lock = threading.Lock()
+
+
+class Lab:
+    """A broker (embedded by default), a shared trace, and the clouds started on them."""
+
+    def __init__(self, url: str | None = None, *, management_url: str | None = None,
+                 trace_limit: int = DEFAULT_LIMIT) -> None:
+        global _current
+        self.url = broker.configured_url(url)
+        self.management_url = management_url
+        self.embedded = broker.is_embedded(self.url)
+        with _current_lock:
+            previous, _current = _current, None
+        if previous is not None:
+            previous.stop()
+        if self.embedded:
+            broker.reset()
+        broker.connect(self.url).close()  # a configured broker must answer now, clearly
+        self.trace = Trace(trace_limit)
+        self.clouds: list[Any] = []
+        with _current_lock:
+            _current = self
+
+    # -- what lessons start --------------------------------------------------------------
+
+    def nova(self, computes: Any = ("compute1", "compute2"), **options: Any) -> Any:
+        """Start nova-api, -conductor, -scheduler and one nova-compute per host."""
+        from .openstack.nova import NovaCloud
+
+        return self._add(NovaCloud(url=self.url, trace=self.trace,
+                                   computes=tuple(computes), **options))
+
+    def neutron(self, **options: Any) -> Any:
+        from .openstack.neutron import NeutronCloud
+
+        return self._add(NeutronCloud(url=self.url, trace=self.trace, **options))
+
+    def cinder(self, **options: Any) -> Any:
+        from .openstack.cinder import CinderCloud
+
+        return self._add(CinderCloud(url=self.url, trace=self.trace, **options))
+
+    def keystone(self, **options: Any) -> Any:
+        from .openstack.keystone import Keystone
+
+        return self._add(Keystone(url=self.url, trace=self.trace, **options))
+
+    def _add(self, cloud: Any) -> Any:
+        cloud.start()
+        self.clouds.append(cloud)
+        return cloud
+
+    # -- looking at it --------------------------------------------------------------------
+
+    def connect(self) -> kombu.Connection:
+        """A kombu connection to this lab's broker, for your own experiments."""
+        return broker.connect(self.url)
+
+    def topology(self, include_builtin: bool = False) -> topology.Topology:
+        """What the broker holds now: exchanges, queues (with counts), bindings."""
+        snap = topology.snapshot(self.url, management_url=self.management_url,
+                                 include_builtin=include_builtin)
+        return dataclasses.replace(snap, trace=self.trace)
+
+    def describe(self) -> str:
+        if self.embedded:
+            return _("Broker: the embedded broker, inside this Python process.")
+        return _("Broker: RabbitMQ at {url}.", url=mask_url(self.url))
+
+    def __repr__(self) -> str:
+        return f"<Lab {mask_url(self.url)}: {len(self.clouds)} cloud(s), {len(self.trace)} events>"
+
+    def _repr_markdown_(self) -> str:
+        return self.describe()
+
+    # -- ending it ---------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop every service this lab started (their queues stay on a real RabbitMQ)."""
+        global _current
+        while self.clouds:
+            self.clouds.pop().stop()
+        with _current_lock:
+            if _current is self:
+                _current = None
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

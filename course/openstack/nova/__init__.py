@@ -1,0 +1,14 @@
+"""A small but faithful Nova on the message bus: nova-api, -conductor, -scheduler, -compute.
+
+Read in this order: :mod:`.cloud` (what a lesson calls), :mod:`.rpcapi` (every
+message and its version), :mod:`.api`, :mod:`.conductor`, :mod:`.scheduler`,
+:mod:`.compute`, then :mod:`.objects` (how ``instance.save()`` on a compute becomes
+a conductor call), :mod:`.placement` (HTTP, not the bus) and :mod:`.db`.
+"""
+
+from .cloud import NovaCloud, Server, make_service, run_service, setup_cells
+from .conf import FLAVORS, IMAGES, Timings
+from .db import Database
+
+__all__ = ["FLAVORS", "IMAGES", "Database", "NovaCloud", "Server", "Timings", "make_service",
+           "run_service", "setup_cells"]

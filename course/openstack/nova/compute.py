@@ -1,0 +1,413 @@
+"""nova-compute: builds the VM on its hypervisor, saving every step through the conductor.
+
+``nova/compute/manager.py`` (``build_and_run_instance``, ``_do_build_and_run_instance``,
+``_build_and_run_instance``, ``_build_resources``, ``_allocate_network``,
+``stop_instance``, ``start_instance``, ``terminate_instance``) with a fake hypervisor
+(``nova/virt/fake.py``).  nova-compute has no database access
+(``nova/cmd/compute.py``): every ``instance.save()`` is a conductor call
+``object_action``, so a boot saves, one call each:
+
+    (building, None) -> (building, networking) -> (building, block_device_mapping)
+    -> (building, spawning) -> (active, None)
+
+At start-up it pings the conductor until one answers, then gets or creates its
+service record and compute node through the conductor, and reports its service
+state every ``report_interval`` (a conductor call too).  A build that fails on the
+hypervisor is sent back to the conductor (``build_instances`` cast) with the
+alternate hosts.
+
+Simplified: the build runs in the RPC worker thread (Nova spawns its own), so
+stopping the service waits for the builds in progress; the resource tracker's
+claim is the one ``instance.save()`` that sets host and node; networking and image
+download are traced HTTP requests only.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+import uuid
+from typing import Any
+
+from ... import rpc
+from ...i18n import _
+from ...trace import Trace
+from . import exception
+from .conf import ALLOCATION_RATIOS, DEFAULT_RESOURCES, Timings
+from .context import RequestContext
+from .db import Database, open_database
+from .objects import (
+    ACTIVE,
+    BLOCK_DEVICE_MAPPING,
+    BUILDING,
+    DELETED,
+    ERROR,
+    NETWORKING,
+    NOSTATE,
+    POWERING_OFF,
+    POWERING_ON,
+    RUNNING,
+    SCHEDULING,
+    SHUTDOWN,
+    SPAWNING,
+    STOPPED,
+    ComputeNode,
+    Instance,
+    InstanceActionEvent,
+    InstanceList,
+    utcnow,
+)
+from .placement import Placement, ReportClient
+from .rpcapi import ComputeTaskAPI, ConductorAPI, SchedulerAPI
+from .service import NovaService
+
+LOG = logging.getLogger(__name__)
+
+
+class FakeHypervisorError(exception.NovaException):
+    msg_fmt = "%(reason)s"
+
+
+class FakeDriver:
+    """A hypervisor that only waits ``build_time``; failures can be injected per host."""
+
+    def __init__(self, host: str, build_time: float, resources: dict | None = None) -> None:
+        self.host = host
+        self.build_time = build_time
+        self.resources = {**DEFAULT_RESOURCES, **(resources or {})}
+        self.power: dict[str, int] = {}
+        self._failures = 0
+        self._lock = threading.Lock()
+
+    def fail(self, times: int = 1) -> None:
+        """Make the next ``times`` spawns fail (-1: all of them; 0: none)."""
+        with self._lock:
+            self._failures = times
+
+    def spawn(self, instance: Instance) -> None:
+        with self._lock:
+            failing = self._failures != 0
+            if self._failures > 0:
+                self._failures -= 1
+        if failing:
+            raise FakeHypervisorError(reason=_(
+                "The hypervisor of {host} failed to spawn the instance (injected failure).",
+                host=self.host))
+        if self.build_time > 0:
+            time.sleep(self.build_time)
+        self.power[instance.uuid] = RUNNING
+
+    def power_off(self, instance: Instance) -> None:
+        self.power[instance.uuid] = SHUTDOWN
+
+    def power_on(self, instance: Instance) -> None:
+        self.power[instance.uuid] = RUNNING
+
+    def destroy(self, instance: Instance) -> None:
+        self.power.pop(instance.uuid, None)
+
+    def get_console_output(self, instance: Instance) -> str:
+        return "FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE"  # nova/virt/fake.py
+
+    def get_power_state(self, instance: Instance) -> int:
+        return self.power.get(instance.uuid, NOSTATE)
+
+
+class ComputeManager:
+    """``nova/compute/manager.py:ComputeManager`` (RPC API 6.5; casts arrive as 6.0)."""
+
+    target = rpc.Target(version="6.5")
+
+    def __init__(self, service: ComputeService) -> None:
+        self.service = service
+        self.host = service.host
+        self.driver = service.driver
+        self.compute_task_api = ComputeTaskAPI(service)
+        self.query_client = SchedulerAPI(service)
+        self.reportclient = service.reportclient
+
+    # -- boot ----------------------------------------------------------------------------
+
+    def build_and_run_instance(self, context: RequestContext, instance: Instance, image: dict,
+                               request_spec: Any, filter_properties: dict,
+                               accel_uuids: list | None = None, admin_password: Any = None,
+                               injected_files: Any = None, requested_networks: Any = None,
+                               security_groups: Any = None, block_device_mapping: Any = None,
+                               node: str | None = None, limits: dict | None = None,
+                               host_list: list | None = None) -> None:
+        event = "compute__do_build_and_run_instance"
+        InstanceActionEvent.event_start(context, instance.uuid, event, want_result=False,
+                                        host=self.host)
+        failure = None
+        try:
+            result = self._do_build_and_run_instance(
+                context, instance, image, request_spec, filter_properties, admin_password,
+                injected_files, requested_networks, security_groups, block_device_mapping,
+                node, limits, host_list)
+            if result == "failed":
+                # the build failed for good: give its resources back to Placement
+                self.reportclient.delete_allocation_for_instance(context, instance.uuid)
+        except Exception as error:
+            LOG.exception("%s: build of instance %s failed", self.service.name, instance.uuid)
+            failure = error
+        try:
+            InstanceActionEvent.event_finish_with_failure(
+                context, instance.uuid, event, exc_val=str(failure) if failure else None,
+                exc_tb="".join(traceback.format_exception(failure)) if failure else None,
+                want_result=False)
+        except Exception as error:  # the conductor may be unreachable
+            LOG.warning("Could not record the end of %s: %s", event, error)
+
+    def _do_build_and_run_instance(self, context: RequestContext, instance: Instance,
+                                   image: dict, request_spec: Any, filter_properties: dict,
+                                   admin_password: Any, injected_files: Any,
+                                   requested_networks: Any, security_groups: Any,
+                                   block_device_mapping: Any, node: str | None,
+                                   limits: dict | None, host_list: list | None) -> str:
+        try:
+            LOG.debug("Starting instance... %s", instance.uuid)
+            instance.vm_state = BUILDING
+            instance.task_state = None
+            instance.save(expected_task_state=(SCHEDULING, None))
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
+            LOG.debug("Instance %s disappeared before build.", instance.uuid)
+            return "failed"
+        try:
+            started = time.monotonic()
+            self._build_and_run_instance(context, instance, image, node, limits,
+                                         block_device_mapping)
+            LOG.info("Took %0.2f seconds to build instance %s.", time.monotonic() - started,
+                     instance.uuid)
+            return "active"
+        except exception.RescheduledException as e:
+            retry = filter_properties.get("retry")
+            if not retry:
+                LOG.debug("Retry info not present, will not reschedule")
+                self._set_instance_obj_error_state(instance)
+                return "failed"
+            retry["exc_reason"] = e.kwargs["reason"]
+            self._cleanup_allocated_networks(context, instance)
+            instance.host = None
+            instance.node = None
+            instance.task_state = SCHEDULING
+            instance.save()
+            # Give the claim back before asking the conductor to claim an alternate.
+            self.reportclient.delete_allocation_for_instance(context, instance.uuid)
+            self.compute_task_api.build_instances(
+                context, [instance], image, filter_properties, admin_password,
+                injected_files, requested_networks, security_groups, block_device_mapping,
+                request_spec=request_spec, host_lists=[host_list or []])
+            return "rescheduled"
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
+            LOG.debug("Instance %s was deleted during the build.", instance.uuid)
+            return "failed"
+        except Exception:
+            LOG.exception("Unexpected build failure, not rescheduling build.")
+            self._cleanup_allocated_networks(context, instance)
+            instance.host = None
+            instance.node = None
+            self._set_instance_obj_error_state(instance)
+            return "failed"
+
+    def _build_and_run_instance(self, context: RequestContext, instance: Instance, image: dict,
+                                node: str | None, limits: dict | None,
+                                block_device_mapping: Any) -> None:
+        payload = self._payload(instance, image)
+        self.service.notify(context, "instance.create.start", "InstanceCreatePayload",
+                            payload, legacy_event_type="compute.instance.create.start")
+        try:
+            # resource tracker claim (nova/compute/resource_tracker.py): host and node
+            instance.host = self.host
+            instance.node = node or self.host
+            instance.launched_on = self.host
+            instance.save()
+            self._build_resources(context, instance)
+            instance.vm_state = BUILDING
+            instance.task_state = SPAWNING
+            instance.save(expected_task_state=BLOCK_DEVICE_MAPPING)
+            LOG.debug("Start spawning the instance on the hypervisor.")
+            self.service.http("glance", "GET", f"/v2/images/{image['id']}/file",
+                              request_id=context.request_id)
+            self.driver.spawn(instance)
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
+            raise
+        except Exception as e:
+            LOG.warning("Failed to build and run instance %s: %s", instance.uuid, e)
+            self.service.notify(context, "instance.create.error", "InstanceCreatePayload",
+                                {**payload, "fault": str(e)}, priority="error",
+                                legacy_event_type="compute.instance.create.error")
+            raise exception.RescheduledException(instance_uuid=instance.uuid,
+                                                 reason=str(e)) from e
+        # _update_instance_after_spawn
+        instance.power_state = self.driver.get_power_state(instance)
+        instance.vm_state = ACTIVE
+        instance.task_state = None
+        instance.launched_at = utcnow()
+        instance.save(expected_task_state=SPAWNING)
+        self._update_scheduler_instance_info(context, instance)
+        self.service.notify(context, "instance.create.end", "InstanceCreatePayload",
+                            self._payload(instance, image),
+                            legacy_event_type="compute.instance.create.end")
+
+    def _build_resources(self, context: RequestContext, instance: Instance) -> None:
+        """Networks (Neutron, HTTP), then block devices (local disk: nothing to call)."""
+        # _allocate_network: "this task state has little meaning" (it is asynchronous)
+        instance.vm_state = BUILDING
+        instance.task_state = NETWORKING
+        instance.save(expected_task_state=[None])
+        port = uuid.uuid5(uuid.NAMESPACE_URL, instance.uuid)
+        self.service.http("neutron", "POST", "/v2.0/ports", request_id=context.request_id)
+        self.service.http("neutron", "PUT", f"/v2.0/ports/{port}", request_id=context.request_id)
+        instance.vm_state = BUILDING
+        instance.task_state = BLOCK_DEVICE_MAPPING
+        instance.save()
+
+    def _cleanup_allocated_networks(self, context: RequestContext, instance: Instance) -> None:
+        port = uuid.uuid5(uuid.NAMESPACE_URL, instance.uuid)
+        self.service.http("neutron", "DELETE", f"/v2.0/ports/{port}",
+                          request_id=context.request_id)
+
+    def _set_instance_obj_error_state(self, instance: Instance) -> None:
+        try:
+            instance.vm_state = ERROR
+            instance.task_state = None
+            instance.save()
+        except exception.InstanceNotFound:
+            LOG.debug("Instance has been destroyed from under us while trying to set it to "
+                      "ERROR")
+
+    def _update_scheduler_instance_info(self, context: RequestContext,
+                                        instance: Instance) -> None:
+        """Tell every scheduler (fanout) what now runs here (``track_instance_changes``)."""
+        self.query_client.update_instance_info(context.elevated(), self.host,
+                                               InstanceList(objects=[instance]))
+
+    def _payload(self, instance: Instance, image: dict) -> dict:
+        return {"uuid": instance.uuid, "display_name": instance.display_name,
+                "host": instance.host, "state": instance.vm_state,
+                "task_state": instance.task_state, "power_state": instance.power_state,
+                "flavor": instance.flavor, "image_uuid": image.get("id")}
+
+    # -- power and delete ----------------------------------------------------------------
+
+    def stop_instance(self, context: RequestContext, instance: Instance,
+                      clean_shutdown: bool = True) -> None:
+        expected = [POWERING_OFF]
+        if self.driver.get_power_state(instance) in (NOSTATE, SHUTDOWN):
+            LOG.info("Instance is already powered off in the hypervisor when stop is called.")
+            expected.append(None)
+        self._notify_action(context, instance, "power_off", "start")
+        self.driver.power_off(instance)
+        instance.power_state = self.driver.get_power_state(instance)
+        instance.vm_state = STOPPED
+        instance.task_state = None
+        instance.save(expected_task_state=expected)
+        self._notify_action(context, instance, "power_off", "end")
+
+    def start_instance(self, context: RequestContext, instance: Instance) -> None:
+        self._notify_action(context, instance, "power_on", "start")
+        self.driver.power_on(instance)
+        instance.power_state = self.driver.get_power_state(instance)
+        instance.vm_state = ACTIVE
+        instance.task_state = None
+        instance.save(expected_task_state=POWERING_ON)
+        self._notify_action(context, instance, "power_on", "end")
+
+    def get_console_output(self, context: RequestContext, instance: Instance,
+                           tail_length: int | None) -> str:
+        output = self.driver.get_console_output(instance)
+        if tail_length is None:
+            return output
+        return "\n".join(output.split("\n")[-int(tail_length):])
+
+    def terminate_instance(self, context: RequestContext, instance: Instance,
+                           bdms: list) -> None:
+        try:
+            self._notify_action(context, instance, "delete", "start")
+            self.driver.destroy(instance)
+            self._cleanup_allocated_networks(context, instance)
+            instance.vm_state = DELETED
+            instance.task_state = None
+            instance.power_state = NOSTATE
+            instance.terminated_at = utcnow()
+            instance.save()
+            # _complete_deletion
+            self.reportclient.delete_allocation_for_instance(context, instance.uuid)
+            self.query_client.delete_instance_info(context, self.host, instance.uuid)
+            instance.destroy()
+            self._notify_action(context, instance, "delete", "end")
+        except exception.InstanceNotFound:
+            LOG.info("Instance disappeared during terminate")
+
+    def _notify_action(self, context: RequestContext, instance: Instance, action: str,
+                       phase: str) -> None:
+        self.service.notify(context, f"instance.{action}.{phase}", "InstanceActionPayload",
+                            self._payload(instance, {"id": instance.image_ref}),
+                            legacy_event_type=f"compute.instance.{action}.{phase}")
+
+
+class ComputeService(NovaService):
+    """nova-compute (``nova/cmd/compute.py``): topic ``compute``, no database.
+
+    ``database`` is only used, when given, to reach Placement (same machine).
+    """
+
+    binary = "nova-compute"
+    topic = "compute"
+    service_name = "compute"
+    uses_database = False
+
+    def __init__(self, host: str, url: str | None = None, trace: Trace | None = None, *,
+                 database: Database | str | None = None, timings: Timings | None = None,
+                 notifications: bool | str = False, resources: dict | None = None) -> None:
+        super().__init__(host, url, trace, timings=timings, notifications=notifications)
+        # nova/cmd/compute.py: objects_base.NovaObject.indirection_api = ConductorAPI()
+        self.conductor_api = ConductorAPI(self)
+        self.backend = self.serializer.backend = self.conductor_api
+        self.driver = FakeDriver(host, self.timings.build_time, resources)
+        self._placement_db = open_database(database)
+        self._own_placement_db = not isinstance(database, Database)
+        self.reportclient = ReportClient(
+            self, Placement(self._placement_db) if self._placement_db else None)
+        self.manager: ComputeManager | None = None
+
+    def managers(self) -> list[Any]:
+        self.manager = ComputeManager(self)
+        return [self.manager]
+
+    def pre_start(self, ctxt: RequestContext) -> None:
+        """Wait for a conductor (``ping``), then report the compute node."""
+        if not self.conductor_api.wait_until_ready(ctxt, self.timings.ping_timeout,
+                                                   self.timings.ping_attempts, self._abort):
+            return
+        self.update_available_resource(ctxt)
+
+    def update_available_resource(self, ctxt: RequestContext) -> ComputeNode:
+        """The resource tracker's compute node record (via the conductor) and Placement
+        inventory (HTTP)."""
+        res = self.driver.resources
+        node_uuid = str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{self.host}.compute-node"))
+        values = dict(uuid=node_uuid, host=self.host, hypervisor_hostname=self.host,
+                      hypervisor_type="fake", vcpus=res["vcpus"], memory_mb=res["memory_mb"],
+                      local_gb=res["local_gb"], cpu_allocation_ratio=ALLOCATION_RATIOS["VCPU"],
+                      ram_allocation_ratio=ALLOCATION_RATIOS["MEMORY_MB"],
+                      disk_allocation_ratio=ALLOCATION_RATIOS["DISK_GB"])
+        try:
+            node = ComputeNode.get_by_host_and_nodename(ctxt, self.host, self.host)
+            for name, value in values.items():
+                if getattr(node, name) != value:
+                    setattr(node, name, value)
+            if node.obj_what_changed():
+                node.save()
+        except exception.ComputeHostNotFound:
+            node = ComputeNode(ctxt, **values)
+            node.create()
+        self.reportclient.set_inventory_for_provider(ctxt, node_uuid)
+        return node
+
+    def cleanup(self) -> None:
+        super().cleanup()
+        if self._placement_db is not None and self._own_placement_db:
+            self._placement_db.close()

@@ -1,0 +1,202 @@
+"""What every Nova service shares: start-up, the service record and its heartbeat,
+the ping endpoint, notifications (``nova/service.py``, ``nova/baserpc.py``,
+``nova/servicegroup/drivers/db.py``, ``nova/rpc.py``).
+
+A Nova service is a :class:`~course.openstack.service.Service` on the control
+exchange ``nova`` whose RPC server carries its manager plus ``BaseRPCAPI``
+(namespace ``baseapi``), with Nova's object serializer.  Services with a database
+(api, conductor, scheduler) read and write it directly; nova-compute has none and
+goes through the conductor.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from ... import rpc
+from ...trace import Trace
+from ..service import Service as BaseService
+from . import exception
+from .conf import DEFAULT_AZ, INTERNAL_AZ, Timings, notification_format
+from .context import RequestContext, get_admin_context
+from .db import Database, open_database
+from .objects import NovaObjectSerializer
+from .objects import Service as ServiceRecord
+
+LOG = logging.getLogger(__name__)
+
+
+class BaseRPCAPI:
+    """``nova/baserpc.py``: every Nova RPC server answers ``ping`` in namespace ``baseapi``."""
+
+    target = rpc.Target(namespace="baseapi", version="1.1")
+
+    def __init__(self, service_name: str) -> None:
+        self.service_name = service_name
+
+    def ping(self, context: RequestContext, arg: Any) -> dict:
+        return {"service": self.service_name, "arg": arg}
+
+    def get_backdoor_port(self, context: RequestContext) -> None:
+        return None
+
+
+def service_is_up(record: ServiceRecord, service_down_time: float) -> bool:
+    """``nova/servicegroup/drivers/db.py:is_up``: heard from within ``service_down_time``."""
+    if record.forced_down:
+        return False
+    last = record.last_seen_up or 0
+    return abs(time.time() - last) <= service_down_time
+
+
+class NovaService(BaseService):
+    """One Nova process: ``binary`` on ``host``, with its manager as RPC endpoint."""
+
+    control_exchange = "nova"
+    service_name = ""  # the manager's name: conductor, scheduler, compute
+    #: Whether this binary opens the database itself (nova-compute does not).
+    uses_database = True
+    #: Whether it keeps a service record with a heartbeat (nova-api does not).
+    reports_state = True
+
+    def __init__(self, host: str, url: str | None = None, trace: Trace | None = None, *,
+                 database: Database | str | None = None, timings: Timings | None = None,
+                 notifications: bool | str = False) -> None:
+        self.timings = timings or Timings()
+        # a database service given none gets a private in-memory one (alone, for a test)
+        self.db = (open_database(database) or Database()) if self.uses_database else None
+        self._own_db = self.db is not None and not isinstance(database, Database)
+        serializer = NovaObjectSerializer(self.db)
+        super().__init__(host, url, trace,
+                         options={"rpc_response_timeout": self.timings.rpc_response_timeout},
+                         serializer=serializer)
+        # nova/rpc.py: nova.exception is allowed to cross the bus and be re-raised.
+        self.transport.allowed_remote_exmods = (exception.__name__,)
+        self.backend: Any = self.db
+        self.notification_format = notification_format(notifications)
+        self.service_ref: ServiceRecord | None = None
+        self.model_disconnected = False
+        self._abort = threading.Event()
+        self._notifiers = self._make_notifiers()
+
+    # -- contexts, start and stop ------------------------------------------------------------
+
+    def context(self) -> RequestContext:
+        """A new admin context whose objects go where this service's objects go."""
+        return get_admin_context(self.backend)
+
+    def endpoints(self) -> list[Any]:
+        return [*self.managers(), BaseRPCAPI(self.service_name)]
+
+    def managers(self) -> list[Any]:
+        return []
+
+    def pre_start(self, ctxt: RequestContext) -> None:
+        """Work done before the RPC server consumes (nova-compute pings the conductor)."""
+
+    def start(self) -> NovaService:
+        """``nova/service.py:Service.start``: service record, then the RPC server, then
+        the heartbeat (``servicegroup_api.join``) and periodic tasks."""
+        if self.running:
+            return self
+        self._abort.clear()
+        ctxt = self.context()
+        self.pre_start(ctxt)
+        if self._abort.is_set():
+            return self
+        if self.reports_state and self.topic:
+            self.service_ref = self._service_ref(ctxt)
+        super().start()
+        return self
+
+    def on_start(self) -> None:
+        if self.reports_state and self.service_ref is not None:
+            self.every(self.timings.report_interval, self.report_state, "report_state")
+        self.periodic_tasks()
+
+    def periodic_tasks(self) -> None:
+        """Start this binary's periodic tasks (local timers, ``every()``)."""
+
+    def stop(self) -> NovaService:
+        self._abort.set()
+        super().stop()
+        return self
+
+    def cleanup(self) -> None:
+        super().cleanup()
+        if self._own_db and self.db is not None:
+            self.db.close()
+
+    def _service_ref(self, ctxt: RequestContext) -> ServiceRecord:
+        record = ServiceRecord.get_by_host_and_binary(ctxt, self.host, self.binary)
+        if record is None:
+            record = ServiceRecord(ctxt, host=self.host, binary=self.binary, topic=self.topic,
+                                   report_count=0, disabled=False, forced_down=False,
+                                   version=66, availability_zone=self.availability_zone)
+            record.create()
+        return record
+
+    @property
+    def availability_zone(self) -> str:
+        return DEFAULT_AZ if self.binary == "nova-compute" else INTERNAL_AZ
+
+    # -- servicegroup heartbeat -----------------------------------------------------------
+
+    def report_state(self) -> None:
+        """``nova/servicegroup/drivers/db.py:_report_state``: one more report, saved.
+
+        On nova-compute the save is a conductor call; if it times out, the compute
+        logs that it lost the conductor (once) and tries again next time.
+        """
+        record = self.service_ref
+        if record is None:
+            return
+        try:
+            record.report_count = (record.report_count or 0) + 1
+            record.save()
+            if self.model_disconnected:
+                self.model_disconnected = False
+                LOG.info("Recovered from being unable to report status.")
+        except rpc.MessagingTimeout:
+            if not self.model_disconnected:
+                self.model_disconnected = True
+                LOG.warning("Lost connection to nova-conductor for reporting service status.")
+        except Exception:  # the reporting thread must never die
+            LOG.exception("Unexpected error while reporting service status")
+            self.model_disconnected = True
+
+    # -- notifications ------------------------------------------------------------------
+
+    def _make_notifiers(self) -> dict[str, rpc.Notifier]:
+        fmt = self.notification_format
+        notifiers = {}
+        if fmt in ("versioned", "both"):
+            # nova/notifications/objects/base.py: publisher "<binary>:<host>"
+            notifiers["versioned"] = rpc.get_notifier(
+                self.transport, publisher_id=f"{self.binary}:{self.host}",
+                topics=("versioned_notifications",))
+        if fmt in ("unversioned", "both"):
+            # nova/rpc.py get_notifier(service): publisher "<service>.<host>"
+            notifiers["legacy"] = rpc.get_notifier(
+                self.transport, publisher_id=f"{self.service_name}.{self.host}",
+                topics=("notifications",))
+        return notifiers
+
+    def notify(self, ctxt: RequestContext, event_type: str, payload_name: str, payload: dict,
+               priority: str = "info", legacy_event_type: str | None = None) -> None:
+        """Send a versioned and/or legacy notification, as configured; never fail the caller."""
+        sends = []
+        if "versioned" in self._notifiers:
+            versioned = {"nova_object.name": payload_name, "nova_object.namespace": "nova",
+                         "nova_object.version": "1.0", "nova_object.data": payload}
+            sends.append((self._notifiers["versioned"], event_type, versioned))
+        if "legacy" in self._notifiers:
+            sends.append((self._notifiers["legacy"], legacy_event_type or event_type, payload))
+        for notifier, name, body in sends:
+            try:
+                getattr(notifier, priority)(ctxt, name, body)
+            except rpc.MessagingException as error:
+                LOG.warning("Could not send notification %s: %s", name, error)

@@ -1,0 +1,60 @@
+"""course.Lab: the facade lessons use."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import course
+from course.errors import BrokerUnreachable
+from course.openstack.nova import Timings
+from course.rabbitmq import free_port
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    course.set_language("en")
+
+
+def test_a_boot_through_the_lab():
+    with course.Lab() as lab:
+        assert lab.describe() == "Broker: the embedded broker, inside this Python process."
+        cloud = lab.nova(computes=["compute1", "compute2"], timings=Timings.zero())
+        vm = cloud.boot("vm1")
+        assert vm.wait(timeout=10) == "ACTIVE"
+        assert vm.history[-1] == ("active", None)
+        first = lab.trace.for_request(vm.request_id).hops
+        assert [(h.kind, h.method) for h in first if h.kind != "http"][0] == (
+            "cast", "schedule_and_build_instances")
+        snapshot = lab.topology()
+        assert {"conductor", "scheduler", "compute.compute1", "compute.compute2"} <= set(
+            snapshot.queues)
+        assert snapshot.trace is lab.trace  # diagrams can show who publishes and consumes
+    assert lab.clouds == []
+
+
+def test_a_new_lab_stops_the_previous_one():
+    first = course.Lab()
+    first.nova(computes=["compute1"], timings=Timings.zero())
+    before = threading.active_count()
+    second = course.Lab()
+    assert first.clouds == []
+    assert threading.active_count() < before
+    assert second.topology().queues == {}  # the embedded broker was emptied
+    second.stop()
+
+
+def test_an_unreachable_broker_is_said_at_once():
+    started = time.monotonic()
+    with pytest.raises(BrokerUnreachable) as error:
+        course.Lab(f"rabbit://nova:s3cret@127.0.0.1:{free_port()}/")
+    assert time.monotonic() - started < 5
+    assert "s3cret" not in str(error.value)
+
+
+def test_repr_masks_the_password(rabbitmq_node):
+    with course.Lab(rabbitmq_node.url) as lab:
+        assert "guest:****@" in repr(lab) and "guest:guest" not in repr(lab)
+        assert lab.describe().startswith("Broker: RabbitMQ at rabbit://guest:****@127.0.0.1")

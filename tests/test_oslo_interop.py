@@ -1,0 +1,514 @@
+"""The real oslo.messaging and course.rpc on the same broker cannot tell each other apart.
+
+oslo.messaging is a test extra (``pip install -e .[test]``), never imported by ``course``.
+Every case runs on the embedded broker (oslo reaches it in-process through the kombu
+alias ``embedded``: ``kombu+embedded:////<vhost>``) and on a private RabbitMQ node, each
+time in a fresh vhost: oslo clients call course servers, course clients call oslo servers,
+notifications cross both ways, and both sides declare the very same topology.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+import warnings
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+with warnings.catch_warnings():  # oslo.service imports eventlet, which warns it is deprecated
+    warnings.simplefilter("ignore")
+    om = pytest.importorskip(
+        "oslo_messaging",
+        reason="oslo.messaging is not installed: pip install -e '.[test]' "
+               "(it is only needed by these interoperability tests)")
+    from oslo_config import cfg
+    from oslo_context import context as oslo_context
+    from oslo_messaging import transport as om_transport
+    from oslo_messaging._drivers import amqp as om_amqp
+    from oslo_messaging._drivers import impl_rabbit
+    from oslo_messaging._metrics import client as om_metrics
+    from oslo_messaging._tracing import client as om_tracing
+
+from course import rpc, topology  # noqa: E402  (after the skip)
+from course.trace import Trace  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+WAIT = 5.0
+QUIET = 0.3
+CTXT = {"request_id": "req-5d1c", "user_id": "u-alice", "project_id": "p-demo",
+        "auth_token": "gAAAA-secret", "roles": ["member"], "is_admin": False}
+
+
+# -- two sides on one broker ------------------------------------------------------------
+
+
+class Side:
+    """One vhost of the broker under test, seen by the course and by oslo.messaging."""
+
+    def __init__(self, kind, vhost, course_url, oslo_url, management_url=None):
+        self.kind, self.vhost = kind, vhost
+        self.course_url, self.oslo_url = course_url, oslo_url
+        self.management_url = management_url
+
+    def topology(self):
+        return topology.snapshot(self.course_url, management_url=self.management_url)
+
+    def connect(self):
+        from course import broker
+
+        return broker.connect(self.course_url)
+
+
+@pytest.fixture(params=["embedded", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])
+def vhosts(request):
+    """A factory of fresh vhosts on one kind of broker, deleted afterwards."""
+    made = []
+
+    def make():
+        vhost = f"interop-{uuid.uuid4().hex[:12]}"
+        if request.param == "embedded":
+            side = Side("embedded", vhost, f"embedded:///{vhost}", f"kombu+embedded:////{vhost}")
+        else:
+            node = request.getfixturevalue("rabbitmq_node")
+            url = node.add_vhost(vhost)
+            side = Side("rabbitmq", vhost, url, url, node.management_url)
+        made.append(side)
+        return side
+
+    yield make
+    if request.param == "embedded":
+        from course import broker
+
+        broker.reset()
+    else:
+        node = request.getfixturevalue("rabbitmq_node")
+        for side in made:
+            node.delete_vhost(side.vhost)
+
+
+@pytest.fixture
+def side(vhosts):
+    return vhosts()
+
+
+def oslo_conf(**rabbit):
+    """A private oslo.config: what oslo.messaging 18 needs registered before it runs
+    (platform-notes §2), control_exchange nova, heartbeats off so that stopping is quick."""
+    conf = cfg.ConfigOpts()
+    conf([], project="course-interop", default_config_files=[], default_config_dirs=[])
+    conf.register_opts(om_tracing.oslo_messaging_tracing, group="oslo_messaging_tracing")
+    conf.register_opts(om_metrics.oslo_messaging_metrics, group="oslo_messaging_metrics")
+    conf.register_opts(om_transport._transport_opts)
+    conf.register_opts(om_amqp.amqp_opts + impl_rabbit.rabbit_opts,
+                       group="oslo_messaging_rabbit")
+    conf.set_override("control_exchange", "nova")
+    for name, value in {"heartbeat_timeout_threshold": 0, **rabbit}.items():
+        conf.set_override(name, value, group="oslo_messaging_rabbit")
+    return conf
+
+
+class Processes:
+    """The course's and oslo's transports, servers and listeners of one case; all of them
+    are stopped (in parallel: oslo's consumers look at their stop flag once a second) and
+    their transports cleaned up at the end."""
+
+    def __init__(self):
+        self.trace = Trace()
+        self._servers = []
+        self._transports = []
+
+    # course side
+    def course_transport(self, side, service="nova-api:ctl"):
+        transport = rpc.get_transport(side.course_url, "nova", service=service,
+                                      trace=self.trace)
+        self._transports.append(transport)
+        return transport
+
+    def course_server(self, side, host, endpoint, topic="compute"):
+        server = rpc.get_rpc_server(self.course_transport(side, f"course:{host}"),
+                                    rpc.Target(topic=topic, server=host), [endpoint])
+        self._servers.append(server)
+        server.start()
+        return server
+
+    def course_listener(self, side, endpoint, **kwargs):
+        listener = rpc.get_notification_listener(
+            self.course_transport(side, "course-listener"),
+            [rpc.Target(topic="notifications")], [endpoint], **kwargs)
+        self._servers.append(listener)
+        listener.start()
+        return listener
+
+    # oslo side
+    def oslo_transport(self, side, notifications=False):
+        get = om.get_notification_transport if notifications else om.get_rpc_transport
+        transport = get(oslo_conf(), url=side.oslo_url)
+        self._transports.append(transport)
+        return transport
+
+    def oslo_server(self, side, host, endpoint, topic="compute"):
+        server = om.get_rpc_server(self.oslo_transport(side),
+                                   om.Target(topic=topic, server=host), [endpoint])
+        self._servers.append(server)
+        server.start()
+        return server
+
+    def oslo_listener(self, side, endpoint, **kwargs):
+        listener = om.get_notification_listener(
+            self.oslo_transport(side, notifications=True),
+            [om.Target(topic="notifications")], [endpoint], **kwargs)
+        self._servers.append(listener)
+        listener.start()
+        return listener
+
+    def stop(self, servers=None):
+        servers = self._servers if servers is None else servers
+        with ThreadPoolExecutor(max(1, len(servers))) as pool:
+            list(pool.map(lambda s: (s.stop(), s.wait()), servers))
+        for server in servers:
+            if server in self._servers:
+                self._servers.remove(server)
+
+    def close(self):
+        self.stop()
+        with ThreadPoolExecutor(max(1, len(self._transports))) as pool:
+            list(pool.map(lambda t: t.cleanup(), self._transports))
+
+
+@pytest.fixture
+def procs():
+    processes = Processes()
+    try:
+        yield processes
+    finally:
+        processes.close()
+
+
+def eventually(predicate, timeout=WAIT):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.02)
+
+
+class CustomError(Exception):
+    pass
+
+
+class Compute:
+    """The same endpoint for a course server and an oslo server."""
+
+    def __init__(self, host):
+        self.host = host
+        self.handled = []
+
+    def whoami(self, ctxt):
+        self.handled.append("whoami")
+        return self.host
+
+    def ping(self, ctxt, arg=None):
+        self.handled.append(("ping", arg))
+        return {"host": self.host, "arg": arg}
+
+    def context(self, ctxt):
+        # oslo hands its endpoints the context plus "client_timeout" (the call monitor's)
+        return {k: v for k, v in ctxt.items() if k != "client_timeout"}
+
+    def boom(self, ctxt):
+        raise ValueError("bad value")
+
+    def custom(self, ctxt):
+        raise CustomError("custom trouble")
+
+    def slow(self, ctxt, seconds):
+        time.sleep(seconds)
+        return "done"
+
+
+class Collector:
+    def __init__(self):
+        self.seen = []
+
+    def info(self, ctxt, publisher_id, event_type, payload, metadata):
+        ctxt = {k: v for k, v in ctxt.items() if k != "client_timeout"}  # oslo adds it
+        self.seen.append((ctxt, publisher_id, event_type, payload, sorted(metadata)))
+
+    error = info
+
+
+# -- RPC both ways ------------------------------------------------------------------------
+
+
+def test_oslo_client_calls_and_casts_a_course_server(side, procs):
+    compute = Compute("cmp1")
+    procs.course_server(side, "cmp1", compute)
+    client = om.get_rpc_client(procs.oslo_transport(side), om.Target(topic="compute"),
+                               timeout=WAIT)
+    assert client.call(CTXT, "ping", arg=1) == {"host": "cmp1", "arg": 1}
+    assert client.prepare(server="cmp1").call(CTXT, "whoami") == "cmp1"
+    assert client.call(CTXT, "context") == CTXT  # the context arrives whole
+    client.prepare(server="cmp1").cast(CTXT, "ping", arg="cast")
+    assert eventually(lambda: ("ping", "cast") in compute.handled)
+    with pytest.raises(ValueError, match="^bad value"):
+        client.call({}, "boom")
+    with pytest.raises(om.RemoteError) as caught:
+        client.call({}, "nope")
+    assert (caught.value.exc_type, caught.value.value) == (
+        "NoSuchMethod", "Endpoint does not support RPC method nope")
+    with pytest.raises(om.RemoteError) as caught:
+        client.prepare(version="2.0").call({}, "whoami")
+    assert caught.value.exc_type == "UnsupportedVersion"
+    with pytest.raises(om.RemoteError) as caught:
+        client.call({}, "custom")
+    assert (caught.value.exc_type, caught.value.value) == ("CustomError", "custom trouble")
+    with pytest.raises(om.MessagingTimeout):
+        client.prepare(server="nobody", timeout=0.3).call({}, "whoami")
+
+
+def test_course_client_calls_an_oslo_server(side, procs):
+    compute = Compute("cmp2")
+    procs.oslo_server(side, "cmp2", compute)
+    client = rpc.get_rpc_client(procs.course_transport(side), rpc.Target(topic="compute"),
+                                timeout=WAIT)
+    assert client.call(CTXT, "ping", arg=1) == {"host": "cmp2", "arg": 1}
+    assert client.prepare(server="cmp2").call(CTXT, "whoami") == "cmp2"
+    assert client.call(CTXT, "context") == CTXT
+    client.cast(CTXT, "ping", arg="cast")
+    assert eventually(lambda: ("ping", "cast") in compute.handled)
+    with pytest.raises(ValueError, match="^bad value"):
+        client.call({}, "boom")
+    for method, target, exc_type, value in (
+            ("nope", {}, "NoSuchMethod", "Endpoint does not support RPC method nope"),
+            ("whoami", {"version": "2.0"}, "UnsupportedVersion",
+             "Endpoint does not support RPC version 2.0. Attempted method: whoami"),
+            ("custom", {}, "CustomError", "custom trouble")):
+        with pytest.raises(rpc.RemoteError) as caught:
+            client.prepare(**target).call({}, method)
+        assert (caught.value.exc_type, caught.value.value) == (exc_type, value)
+    with pytest.raises(rpc.MessagingTimeout):
+        client.prepare(server="nobody", timeout=0.3).call({}, "whoami")
+
+
+def test_remote_errors_read_the_same_from_both_servers(vhosts, procs):
+    """The same failure raised by an oslo server and by a course server gives the caller
+    the same RemoteError (class name, message; the traceback differs, it is the server's)."""
+    side = vhosts()
+    procs.oslo_server(side, "oslo", Compute("oslo"))
+    procs.course_server(side, "course", Compute("course"))
+    oslo_client = om.get_rpc_client(procs.oslo_transport(side), om.Target(topic="compute"),
+                                    timeout=WAIT)
+    errors = {}
+    for host in ("oslo", "course"):
+        for method in ("nope", "custom"):
+            with pytest.raises(om.RemoteError) as caught:
+                oslo_client.prepare(server=host).call({}, method)
+            errors.setdefault(host, []).append((caught.value.exc_type, caught.value.value))
+    assert errors["oslo"] == errors["course"]
+
+
+def test_call_monitor_heartbeats_cross_over(side, procs):
+    """A call longer than call_monitor_timeout lives on the other side's heartbeats."""
+    procs.oslo_server(side, "oslo", Compute("oslo"))
+    procs.course_server(side, "course", Compute("course"))
+    course_client = rpc.get_rpc_client(procs.course_transport(side), rpc.Target(
+        topic="compute", server="oslo"), timeout=10, call_monitor_timeout=2)
+    oslo_client = om.get_rpc_client(procs.oslo_transport(side), om.Target(
+        topic="compute", server="course"), timeout=10, call_monitor_timeout=2)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda c: c.call({}, "slow", seconds=2.3),
+                                [course_client, oslo_client]))
+    assert results == ["done", "done"]
+
+
+def test_fanout_and_round_robin_mix_both_kinds_of_server(side, procs):
+    course_compute, oslo_compute = Compute("cmp1"), Compute("cmp2")
+    procs.course_server(side, "cmp1", course_compute)
+    procs.oslo_server(side, "cmp2", oslo_compute)
+    course_client = rpc.get_rpc_client(procs.course_transport(side),
+                                       rpc.Target(topic="compute"), timeout=WAIT)
+    oslo_client = om.get_rpc_client(procs.oslo_transport(side), om.Target(topic="compute"),
+                                    timeout=WAIT)
+    course_client.prepare(fanout=True).cast({}, "ping", arg="from course")
+    oslo_client.prepare(fanout=True).cast({}, "ping", arg="from oslo")
+    for compute in (course_compute, oslo_compute):
+        assert eventually(lambda c=compute: len(c.handled) == 2)
+        assert sorted(c[1] for c in compute.handled) == ["from course", "from oslo"]
+    answers = [course_client.call({}, "whoami") for _n in range(2)]
+    answers += [oslo_client.call({}, "whoami") for _n in range(2)]
+    assert sorted(answers) == ["cmp1", "cmp1", "cmp2", "cmp2"]  # one shared queue: compute
+
+
+# -- notifications both ways -------------------------------------------------------------
+
+
+def test_course_notifier_feeds_an_oslo_listener(side, procs):
+    collector = Collector()
+    procs.oslo_listener(side, collector)
+    notifier = rpc.get_notifier(procs.course_transport(side), publisher_id="nova-compute:cmp1")
+    notifier.info(CTXT, "compute.instance.create.end", {"uuid": "i-1"})
+    notifier.error(CTXT, "compute.instance.create.error", {"uuid": "i-2"})
+    assert eventually(lambda: len(collector.seen) == 2)
+    safe = {k: v for k, v in CTXT.items() if k != "auth_token"}
+    assert sorted(collector.seen, key=lambda s: s[2]) == [
+        (safe, "nova-compute:cmp1", "compute.instance.create.end", {"uuid": "i-1"},
+         ["message_id", "timestamp"]),
+        (safe, "nova-compute:cmp1", "compute.instance.create.error", {"uuid": "i-2"},
+         ["message_id", "timestamp"])]
+
+
+def test_oslo_notifier_feeds_a_course_listener(side, procs):
+    collector = Collector()
+    procs.course_listener(side, collector)
+    notifier = om.Notifier(procs.oslo_transport(side, notifications=True),
+                           publisher_id="nova-compute:cmp2", driver="messagingv2",
+                           topics=["notifications"])
+    ctxt = oslo_context.RequestContext(request_id="req-77", auth_token="secret",
+                                       user_id="u-bob", project_id="p-demo")
+    notifier.info(ctxt, "compute.instance.delete.end", {"uuid": "i-9"})
+    assert eventually(lambda: collector.seen)
+    [(got, publisher_id, event_type, payload, metadata)] = collector.seen
+    assert (publisher_id, event_type, payload, metadata) == (
+        "nova-compute:cmp2", "compute.instance.delete.end", {"uuid": "i-9"},
+        ["message_id", "timestamp"])
+    assert got["request_id"] == "req-77" and got["auth_token"] is None  # oslo redacts it
+
+
+# -- the same bytes, the same topology ----------------------------------------------------
+
+
+def raw_request(side, queue):
+    channel = side.connect().channel()
+    raw = eventually(lambda: channel.basic_get(queue=queue, no_ack=True))
+    message = channel.message_to_python(raw)
+    body = json.loads(message.body)
+    properties = {k: v for k, v in message.properties.items()
+                  if k in ("content_type", "content_encoding", "delivery_mode", "expiration")}
+    return body, json.loads(body["oslo.message"]), properties, message.delivery_info
+
+
+def call_and_time_out(client):
+    try:
+        client.call(CTXT, "ping", arg=2)
+    except (rpc.MessagingTimeout, om.MessagingTimeout):
+        pass
+
+
+def test_both_clients_send_the_same_bytes(vhosts, procs):
+    """A cast and a call from each library to a queue nobody consumes: same envelope, same
+    keys, same AMQP properties (JSON, persistent, expiration = timeout for a call)."""
+    side = vhosts()
+    server = procs.course_server(side, "cmp1", Compute("cmp1"))
+    procs.stop([server])  # its queues stay, without consumers
+    course_client = rpc.get_rpc_client(procs.course_transport(side), rpc.Target(
+        topic="compute", server="cmp1", version="6.0"), timeout=0.8)
+    oslo_client = om.get_rpc_client(procs.oslo_transport(side), om.Target(
+        topic="compute", server="cmp1", version="6.0"), timeout=0.8)
+    seen = {}
+    for name, client in (("course", course_client), ("oslo", oslo_client)):
+        client.cast(CTXT, "ping", arg=1)
+        envelope, cast, cast_properties, cast_info = raw_request(side, "compute.cmp1")
+        caller = threading.Thread(target=call_and_time_out, args=(client,))
+        caller.start()
+        _envelope, call, call_properties, call_info = raw_request(side, "compute.cmp1")
+        caller.join(WAIT)
+        seen[name] = (sorted(envelope), envelope["oslo.version"], sorted(cast),
+                      cast_properties, (cast_info["exchange"], cast_info["routing_key"]),
+                      sorted(call), call["_timeout"], call_properties,
+                      (call_info["exchange"], call_info["routing_key"]))
+    assert seen["course"] == seen["oslo"]
+    assert seen["course"][7]["expiration"] == "800"
+
+
+UUID_SUFFIX = re.compile(r"^(reply|.+_fanout)_[0-9a-f]{32}$")
+
+
+def normalized(top):
+    """A topology with the random uuids of reply_* and *_fanout_* names blanked out."""
+    def name(queue):
+        return UUID_SUFFIX.sub(r"\1_<uuid>", queue)
+
+    queues = Counter((name(q.name), q.durable, q.auto_delete, q.exclusive,
+                      json.dumps(q.arguments, sort_keys=True), q.type, q.consumers, q.messages)
+                     for q in top.queues.values())
+    bindings = Counter((b.exchange, name(b.queue), b.routing_key) for b in top.bindings)
+    exchanges = {n: (e.type, e.durable, e.auto_delete, json.dumps(e.arguments))
+                 for n, e in top.exchanges.items()}
+    return exchanges, queues, bindings
+
+
+def run_a_small_cloud(side, procs, library):
+    """Servers compute.cmp1, compute.cmp2, scheduler.ctl; a client that calls, casts and
+    fans out; a notifier and a listener -- with one library or the other."""
+    computes = [Compute("cmp1"), Compute("cmp2")]
+    if library == "course":
+        servers = [procs.course_server(side, "cmp1", computes[0]),
+                   procs.course_server(side, "cmp2", computes[1]),
+                   procs.course_server(side, "ctl", Compute("ctl"), topic="scheduler")]
+        servers.append(procs.course_listener(side, Collector()))
+        transport = procs.course_transport(side)
+        client = rpc.get_rpc_client(transport, rpc.Target(topic="compute"), timeout=WAIT)
+        scheduler = rpc.get_rpc_client(transport, rpc.Target(topic="scheduler"), timeout=WAIT)
+        notifier = rpc.get_notifier(transport, publisher_id="nova-api:ctl")
+    else:
+        servers = [procs.oslo_server(side, "cmp1", computes[0]),
+                   procs.oslo_server(side, "cmp2", computes[1]),
+                   procs.oslo_server(side, "ctl", Compute("ctl"), topic="scheduler")]
+        servers.append(procs.oslo_listener(side, Collector()))
+        transport = procs.oslo_transport(side)
+        client = om.get_rpc_client(transport, om.Target(topic="compute"), timeout=WAIT)
+        scheduler = om.get_rpc_client(transport, om.Target(topic="scheduler"), timeout=WAIT)
+        notifier = om.Notifier(procs.oslo_transport(side, notifications=True),
+                               publisher_id="nova-api:ctl", driver="messagingv2",
+                               topics=["notifications"])
+    assert client.prepare(server="cmp1").call({}, "whoami") == "cmp1"
+    assert scheduler.call({}, "whoami") == "ctl"
+    client.cast({}, "ping", arg="any")
+    client.prepare(fanout=True).cast({}, "ping", arg="all")
+    notifier.info({}, "compute.instance.update", {})
+    notifier.error({}, "compute.instance.error", {})
+    assert eventually(lambda: sum(len(c.handled) for c in computes) == 4)
+    return servers
+
+
+def test_both_libraries_declare_the_same_topology(vhosts, procs):
+    """Same cloud, one side course, the other oslo: identical exchanges, queues (flags,
+    arguments, consumers, messages) and bindings, apart from the random uuids; and again
+    once every server has stopped."""
+    sides = {"course": vhosts(), "oslo": vhosts()}
+    servers = {library: run_a_small_cloud(side, procs, library)
+               for library, side in sides.items()}
+
+    def settled(library):
+        top = sides[library].topology()
+        return top if all(q.messages == 0 for q in top.queues.values()) else None
+
+    running = {library: eventually(lambda lib=library: settled(lib)) for library in sides}
+    assert normalized(running["course"]) == normalized(running["oslo"])
+    exchanges, queues, _bindings = normalized(running["course"])
+    assert set(exchanges) == {"nova", "compute_fanout", "scheduler_fanout"}
+    assert sorted(q[0] for q in queues.elements()) == [
+        "compute", "compute.cmp1", "compute.cmp2", "compute_fanout_<uuid>",
+        "compute_fanout_<uuid>", "notifications.error", "notifications.info", "reply_<uuid>",
+        "scheduler", "scheduler.ctl", "scheduler_fanout_<uuid>"]
+
+    procs.stop(servers["course"] + servers["oslo"])
+
+    def all_stopped(library):
+        # oslo closes its connection without cancelling its consumers first: RabbitMQ
+        # counts them gone a moment later.
+        top = sides[library].topology()
+        return top if all(q.consumers == 0 for n, q in top.queues.items()
+                          if not n.startswith("reply_")) else None
+
+    stopped = {library: eventually(lambda lib=library: all_stopped(lib)) for library in sides}
+    assert normalized(stopped["course"]) == normalized(stopped["oslo"])
+    assert not [n for n in stopped["course"].queues if "_fanout_" in n]
+    assert set(stopped["course"].exchanges) == {"nova"}
