@@ -1,0 +1,77 @@
+"""Benchmark: ``python -m course.bench [--output FILE] [--no-rabbitmq]``.
+
+One run measures every section below, on the embedded broker and, when RabbitMQ is
+installed, on a private RabbitMQ node it starts on 127.0.0.1 (and stops):
+
+* ``brokers``: kombu request/reply, throughput and idle-consumer CPU, against
+  kombu's ``memory://``;
+* ``rpc``: course.rpc ``call()`` per second against the real oslo.messaging's;
+* ``cloud``: boots per second and messages per boot, an idle cloud's CPU, and the
+  time to draw a 100-compute topology.
+
+It prints a table with each target met or missed, writes every figure as JSON, and
+exits 1 when a target is missed.  Timings depend on the machine: compare ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+from contextlib import ExitStack
+from pathlib import Path
+
+import kombu
+
+from ..rabbitmq import RabbitMQNode, find_server
+from . import brokers, cloud, rpc
+from .report import target_lines
+
+SECTIONS = {"brokers": brokers, "rpc": rpc, "cloud": cloud}
+
+
+def run(with_rabbitmq: bool = True, sections: tuple[str, ...] = tuple(SECTIONS)) -> dict:
+    report: dict = {"machine": {"python": platform.python_version(),
+                                "kombu": kombu.__version__, "platform": platform.platform()}}
+    with ExitStack() as stack:
+        url = None
+        if with_rabbitmq and find_server() is not None:
+            url = stack.enter_context(RabbitMQNode.start()).url
+        report["rabbitmq"] = url is not None
+        for name in sections:
+            report[name] = SECTIONS[name].run(url)
+    return report
+
+
+def table(report: dict) -> str:
+    lines: list[str] = []
+    for name, module in SECTIONS.items():
+        if name in report:
+            lines += ["", *module.table(report[name]), *target_lines(report[name]["targets"])]
+    if not report["rabbitmq"]:
+        lines += ["", "(RabbitMQ not measured: apt-get install rabbitmq-server)"]
+    return "\n".join(lines).lstrip("\n")
+
+
+def targets(report: dict) -> list[dict]:
+    return [t for name in SECTIONS if name in report for t in report[name]["targets"]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output", type=Path, default=Path("bench-results.json"))
+    parser.add_argument("--no-rabbitmq", action="store_true",
+                        help="skip the private RabbitMQ node even when RabbitMQ is installed")
+    parser.add_argument("--section", action="append", choices=list(SECTIONS),
+                        help="run only this section (repeat for more)")
+    args = parser.parse_args(argv)
+    report = run(with_rabbitmq=not args.no_rabbitmq,
+                 sections=tuple(args.section or SECTIONS))
+    print(table(report))
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nfigures written to {args.output}")
+    return 0 if all(t["met"] for t in targets(report)) else 1
+
+
+__all__ = ["SECTIONS", "main", "run", "table", "targets"]
