@@ -46,8 +46,7 @@ from .. import rpc, topology
 from ..errors import CourseError
 from ..i18n import _
 from ..trace import Trace
-from .neutron import cleanup_together
-from .service import Service
+from .service import Service, cleanup_together
 
 LOG = logging.getLogger(__name__)
 

@@ -43,7 +43,7 @@ from .. import rpc, topology
 from ..errors import CourseError
 from ..i18n import _
 from ..trace import Trace
-from .service import Service
+from .service import Service, cleanup_together
 
 LOG = logging.getLogger(__name__)
 
@@ -180,19 +180,6 @@ def record_http(trace: Trace | None, caller: Service | str, callee: str, method:
     if trace is not None:
         trace.record("http", "http", caller, method=f"{method} {path}", peer=callee,
                      request_id=request_id)
-
-
-def cleanup_together(services: Iterable[Service]) -> None:
-    """Stop services and close their connections in parallel (each takes a moment to
-    notice it must stop on RabbitMQ)."""
-    services = list(services)
-    if len(services) < 2:
-        for service in services:
-            service.cleanup()
-        return
-    with ThreadPoolExecutor(len(services), thread_name_prefix="cleanup") as pool:
-        for future in [pool.submit(service.cleanup) for service in services]:
-            future.result()
 
 
 class _Waitable:
@@ -545,23 +532,6 @@ class NeutronServer(Service):
             (rpc.Target(topic=REPORTS, server=self.host), [AgentExtRpcCallback(self)]),
             (rpc.Target(topic=L3PLUGIN, server=self.host), [L3RpcCallback(self)]),
         ]
-
-    def targets(self) -> list[rpc.Target]:
-        return [target for target, _endpoints in self.listeners()]
-
-    def start(self) -> NeutronServer:
-        """Like :meth:`Service.start`, with different endpoints on each topic."""
-        if self.running:
-            return self
-        self._stopping.clear()
-        self._servers = [rpc.get_rpc_server(self.transport, target, endpoints,
-                                            serializer=self.serializer)
-                         for target, endpoints in self.listeners()]
-        for server in self._servers:
-            server.start()
-        self.running = True
-        self.on_start()
-        return self
 
     def on_start(self) -> None:
         if self.timings.agent_down_time > 0:

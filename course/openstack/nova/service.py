@@ -56,6 +56,8 @@ class NovaService(BaseService):
     """One Nova process: ``binary`` on ``host``, with its manager as RPC endpoint."""
 
     control_exchange = "nova"
+    # nova/rpc.py: nova.exception may cross the bus and be raised again by the caller.
+    allowed_remote_exmods = (exception.__name__,)
     service_name = ""  # the manager's name: conductor, scheduler, compute
     #: Whether this binary opens the database itself (nova-compute does not).
     uses_database = True
@@ -73,8 +75,6 @@ class NovaService(BaseService):
         super().__init__(host, url, trace,
                          options={"rpc_response_timeout": self.timings.rpc_response_timeout},
                          serializer=serializer)
-        # nova/rpc.py: nova.exception is allowed to cross the bus and be re-raised.
-        self.transport.allowed_remote_exmods = (exception.__name__,)
         self.backend: Any = self.db
         self.notification_format = notification_format(notifications)
         self.service_ref: ServiceRecord | None = None
