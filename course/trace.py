@@ -140,6 +140,13 @@ class Trace:
 
         return flow_diagram(self, **options)
 
+    def player(self, **options: object) -> object:
+        """Step through these hops one message at a time (a ``course.player.Player``);
+        see :class:`course.player.Player` for the options."""
+        from .player import Player
+
+        return Player(self, **options)
+
     def __repr__(self) -> str:
         return f"<Trace: {len(self)} events, limit {self.limit}, {self.dropped} dropped>"
 
@@ -165,6 +172,13 @@ class TraceView:
         from .diagrams import flow_diagram
 
         return flow_diagram(self, **options)
+
+    def player(self, **options: object) -> object:
+        """Step through these hops one message at a time (a ``course.player.Player``);
+        see :class:`course.player.Player` for the options."""
+        from .player import Player
+
+        return Player(self, **options)
 
     def __len__(self) -> int:
         return len(self.events)
