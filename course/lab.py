@@ -90,6 +90,13 @@ class Lab:
                                  include_builtin=include_builtin)
         return dataclasses.replace(snap, trace=self.trace)
 
+    def monitor(self, interval: float = 0.5, history: int = 20) -> Any:
+        """A live table of this lab's queues (ready, unacked, consumers, recent depths),
+        like watching ``rabbitmqctl list_queues``; use it as a context manager."""
+        from .widgets import QueueMonitor
+
+        return QueueMonitor(self.topology, interval=interval, history=history)
+
     def describe(self) -> str:
         if self.embedded:
             return _("Broker: the embedded broker, inside this Python process.")

@@ -58,3 +58,17 @@ def test_repr_masks_the_password(rabbitmq_node):
     with course.Lab(rabbitmq_node.url) as lab:
         assert "guest:****@" in repr(lab) and "guest:guest" not in repr(lab)
         assert lab.describe().startswith("Broker: RabbitMQ at rabbit://guest:****@127.0.0.1")
+
+
+def test_boot_many_with_a_progress_bar_and_a_monitor(capsys):
+    with course.Lab() as lab:
+        cloud = lab.nova(computes=["compute1", "compute2"], timings=Timings.zero())
+        with lab.monitor(interval=0.01) as monitor:
+            servers = cloud.boot_many(5)
+        assert [s.status for s in servers] == ["ACTIVE"] * 5
+        assert {s.host for s in servers} == {"compute1", "compute2"}
+        assert capsys.readouterr().err.rstrip().endswith("5/5")
+        rows = {name: (ready, unacked, consumers) for name, ready, unacked, consumers, _h
+                in monitor.rows()}
+        assert rows["compute.compute1"] == (0, 0, 1)
+        assert len(monitor.samples) >= 2

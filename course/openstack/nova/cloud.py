@@ -345,6 +345,23 @@ class NovaCloud:
         self._servers[server.uuid] = server
         return server
 
+    def boot_many(self, count: int, prefix: str = "vm", flavor: str = "m1.tiny",
+                  image: str = "cirros", timeout: float = 120.0) -> list[Server]:
+        """Boot ``count`` servers at once and wait for them, showing a progress bar
+        (a widget in a notebook, a line of text in a terminal)."""
+        from ...widgets import progress
+
+        servers = [self.boot(f"{prefix}{n}", flavor, image) for n in range(1, count + 1)]
+        deadline = time.monotonic() + timeout
+        pending = list(servers)
+        for _done in progress(range(count), description=_("booting")):
+            while pending and time.monotonic() < deadline:
+                if pending[0].status in FINAL:
+                    pending.pop(0)
+                    break
+                time.sleep(0.01)
+        return servers
+
     @property
     def servers(self) -> list[Server]:
         """Every server of the cloud, also those booted by another process."""
