@@ -18,6 +18,7 @@ import time
 
 import pytest
 from amqp.exceptions import AccessRefused, NotFound, PreconditionFailed, ResourceLocked
+from helpers import eventually
 from kombu import Consumer, Exchange, Producer, Queue, binding
 
 #: How long a case waits for something that must happen (RabbitMQ timers are not exact).
@@ -68,16 +69,6 @@ def take_all(channel, queue):
 def ready_count(channel, queue):
     """Messages ready in `queue`, from a passive queue.declare."""
     return channel.queue_declare(queue=queue, passive=True).message_count
-
-
-def eventually(predicate, timeout=WAIT):
-    """Poll `predicate` until it is true; return its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 def wait_get(channel, queue, timeout=WAIT):

@@ -26,15 +26,12 @@ with warnings.catch_warnings():  # oslo.service imports eventlet, which warns it
         "oslo_messaging",
         reason="oslo.messaging is not installed: pip install -e '.[test]' "
                "(it is only needed by these interoperability tests)")
-    from oslo_config import cfg
     from oslo_context import context as oslo_context
-    from oslo_messaging import transport as om_transport
-    from oslo_messaging._drivers import amqp as om_amqp
-    from oslo_messaging._drivers import impl_rabbit
-    from oslo_messaging._metrics import client as om_metrics
-    from oslo_messaging._tracing import client as om_tracing
+
+from helpers import eventually
 
 from course import rpc, topology  # noqa: E402  (after the skip)
+from course.bench.rpc import oslo_config  # noqa: E402
 from course.trace import Trace  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -98,19 +95,7 @@ def side(vhosts):
 
 
 def oslo_conf(**rabbit):
-    """A private oslo.config: what oslo.messaging 18 needs registered before it runs
-    (platform-notes §2), control_exchange nova, heartbeats off so that stopping is quick."""
-    conf = cfg.ConfigOpts()
-    conf([], project="course-interop", default_config_files=[], default_config_dirs=[])
-    conf.register_opts(om_tracing.oslo_messaging_tracing, group="oslo_messaging_tracing")
-    conf.register_opts(om_metrics.oslo_messaging_metrics, group="oslo_messaging_metrics")
-    conf.register_opts(om_transport._transport_opts)
-    conf.register_opts(om_amqp.amqp_opts + impl_rabbit.rabbit_opts,
-                       group="oslo_messaging_rabbit")
-    conf.set_override("control_exchange", "nova")
-    for name, value in {"heartbeat_timeout_threshold": 0, **rabbit}.items():
-        conf.set_override(name, value, group="oslo_messaging_rabbit")
-    return conf
+    return oslo_config("course-interop", **rabbit)
 
 
 class Processes:
@@ -188,15 +173,6 @@ def procs():
         yield processes
     finally:
         processes.close()
-
-
-def eventually(predicate, timeout=WAIT):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.02)
 
 
 class CustomError(Exception):

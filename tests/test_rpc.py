@@ -17,6 +17,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from helpers import eventually
 from kombu import Producer
 
 from course import rpc
@@ -31,16 +32,6 @@ TTL_MS = 1_800_000  # rabbit_transient_queues_ttl = 1800 s, as x-expires
 
 
 # -- helpers ------------------------------------------------------------------------
-
-
-def eventually(predicate, timeout=WAIT):
-    """Poll `predicate` until it is true; return its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.02)
 
 
 def get_raw(conn, queue):

@@ -47,13 +47,14 @@ def _course_call_rate(url: str, calls: int, runs: int) -> float:
         transport.cleanup()
 
 
-def _oslo_call_rate(url: str, calls: int, runs: int) -> float:
-    """The same loop with the real oslo.messaging (a test extra, imported only here)."""
+def oslo_config(project: str, **rabbit: object) -> object:
+    """A private oslo.config for the real oslo.messaging (a test extra): oslo.messaging 18
+    needs its tracing and metrics options registered before it runs (platform-notes §2);
+    control_exchange nova, and AMQP heartbeats off so that servers stop quickly."""
     import warnings
 
     with warnings.catch_warnings():  # oslo.service imports eventlet, which warns
         warnings.simplefilter("ignore")
-        import oslo_messaging as om
         from oslo_config import cfg
         from oslo_messaging import transport as om_transport
         from oslo_messaging._drivers import amqp as om_amqp
@@ -61,15 +62,28 @@ def _oslo_call_rate(url: str, calls: int, runs: int) -> float:
         from oslo_messaging._metrics import client as om_metrics
         from oslo_messaging._tracing import client as om_tracing
 
-    conf = cfg.ConfigOpts()  # private: what oslo.messaging 18 reads must be registered
-    conf([], project="course-bench", default_config_files=[], default_config_dirs=[])
+    conf = cfg.ConfigOpts()
+    conf([], project=project, default_config_files=[], default_config_dirs=[])
     conf.register_opts(om_tracing.oslo_messaging_tracing, group="oslo_messaging_tracing")
     conf.register_opts(om_metrics.oslo_messaging_metrics, group="oslo_messaging_metrics")
     conf.register_opts(om_transport._transport_opts)
     conf.register_opts(om_amqp.amqp_opts + impl_rabbit.rabbit_opts,
                        group="oslo_messaging_rabbit")
     conf.set_override("control_exchange", "nova")
-    conf.set_override("heartbeat_timeout_threshold", 0, group="oslo_messaging_rabbit")
+    for name, value in {"heartbeat_timeout_threshold": 0, **rabbit}.items():
+        conf.set_override(name, value, group="oslo_messaging_rabbit")
+    return conf
+
+
+def _oslo_call_rate(url: str, calls: int, runs: int) -> float:
+    """The same loop with the real oslo.messaging (a test extra, imported only here)."""
+    import warnings
+
+    with warnings.catch_warnings():  # oslo.service imports eventlet, which warns
+        warnings.simplefilter("ignore")
+        import oslo_messaging as om
+
+    conf = oslo_config("course-bench")
     transport = om.get_rpc_transport(conf, url=url)
     server = om.get_rpc_server(transport, om.Target(topic="bench", server="b1"), [_Ping()])
     server.start()

@@ -38,7 +38,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -46,7 +46,7 @@ from .. import rpc, topology
 from ..errors import CourseError
 from ..i18n import _
 from ..trace import Trace
-from .service import Service, cleanup_together
+from .service import Service, cleanup_together, coerce_timings, record_http
 
 LOG = logging.getLogger(__name__)
 
@@ -112,21 +112,7 @@ class CinderTimings:
 
     @classmethod
     def coerce(cls, value: CinderTimings | dict | str | None) -> CinderTimings:
-        if value is None:
-            return cls()
-        if isinstance(value, cls):
-            return value
-        if value == "zero":
-            return cls.zero()
-        if isinstance(value, dict):
-            known = {f.name for f in fields(cls)}
-            unknown = sorted(set(value) - known)
-            if unknown:
-                raise CourseError(_("Unknown timing {name}: use one of {names}.",
-                                    name=unknown[0], names=", ".join(sorted(known))))
-            return cls(**value)
-        raise CourseError(_("Timings must be None, \"zero\", a dict or {cls}.",
-                            cls=cls.__name__))
+        return coerce_timings(cls, value)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -139,16 +125,6 @@ def request_context(project_id: str = "demo", user_id: str = "demo",
             "project_id": project_id, "is_admin": is_admin,
             "roles": ["admin"] if is_admin else ["member", "reader"], "read_deleted": "no",
             "timestamp": datetime.now(timezone.utc).isoformat()}
-
-
-def _record_http(trace: Trace | None, caller: Service | str, callee: str, method: str,
-                 path: str, request_id: str) -> None:
-    if isinstance(caller, Service):
-        trace = caller.trace if caller.trace is not None else trace
-        caller = caller.name
-    if trace is not None:
-        trace.record("http", "http", caller, method=f"{method} {path}", peer=callee,
-                     request_id=request_id)
 
 
 class CinderUnavailable(CourseError):
@@ -570,7 +546,7 @@ class CinderCloud:
             raise NotFound(_("No volume type {name}: choose one of {names}.",
                              name=volume_type, names=", ".join(self.volume_types)))
         ctxt = request_context()
-        _record_http(self.trace, caller or "openstack", self.api.name, "POST",
+        record_http(self.trace, caller or "openstack", self.api.name, "POST",
                      f"/v3/{ctxt['project_id']}/volumes", ctxt["request_id"])
         return self.api.create_volume(ctxt, size, name or f"volume-{len(self.db.volumes) + 1}",
                                       volume_type, self.volume_types.get(volume_type or ""))

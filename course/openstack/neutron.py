@@ -35,7 +35,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -43,7 +43,7 @@ from .. import rpc, topology
 from ..errors import CourseError
 from ..i18n import _
 from ..trace import Trace
-from .service import Service, cleanup_together
+from .service import Service, cleanup_together, coerce_timings, record_http
 
 LOG = logging.getLogger(__name__)
 
@@ -139,24 +139,7 @@ class NeutronTimings:
 
     @classmethod
     def coerce(cls, value: NeutronTimings | dict | str | None) -> NeutronTimings:
-        return _coerce_timings(cls, value)
-
-
-def _coerce_timings(cls: Any, value: Any) -> Any:
-    if value is None:
-        return cls()
-    if isinstance(value, cls):
-        return value
-    if value == "zero":
-        return cls.zero()
-    if isinstance(value, dict):
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(value) - known)
-        if unknown:
-            raise CourseError(_("Unknown timing {name}: use one of {names}.",
-                                name=unknown[0], names=", ".join(sorted(known))))
-        return cls(**value)
-    raise CourseError(_("Timings must be None, \"zero\", a dict or {cls}.", cls=cls.__name__))
+        return coerce_timings(cls, value)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -169,17 +152,6 @@ def request_context(is_admin: bool = False, project_id: str | None = "demo",
             "project_id": project_id, "tenant_id": project_id, "is_admin": is_admin,
             "roles": ["admin"] if is_admin else ["member", "reader"],
             "timestamp": datetime.now(timezone.utc).strftime(ISO8601_TIME_FORMAT)}
-
-
-def record_http(trace: Trace | None, caller: Service | str, callee: str, method: str,
-                path: str, request_id: str = "") -> None:
-    """Record an HTTP request in the trace (as :meth:`Service.http` does): off the bus."""
-    if isinstance(caller, Service):
-        trace = caller.trace if caller.trace is not None else trace
-        caller = caller.name
-    if trace is not None:
-        trace.record("http", "http", caller, method=f"{method} {path}", peer=callee,
-                     request_id=request_id)
 
 
 class _Waitable:

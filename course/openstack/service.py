@@ -13,10 +13,12 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from .. import rpc
+from ..errors import CourseError
+from ..i18n import _
 from ..trace import Trace
 
 LOG = logging.getLogger(__name__)
@@ -155,11 +157,8 @@ class Service:
 
     def http(self, callee: str, method: str, path: str, request_id: str = "") -> HTTPCall:
         """Note an HTTP interaction (Placement, Neutron, Glance...): off the bus, but traced."""
-        call = HTTPCall(self.name, callee, method, path)
-        if self.trace is not None:
-            self.trace.record("http", "http", self.name, method=f"{method} {path}",
-                              peer=callee, request_id=request_id)
-        return call
+        record_http(self.trace, self, callee, method, path, request_id)
+        return HTTPCall(self.name, callee, method, path)
 
 
 def cleanup_together(services: Iterable[Service]) -> None:
@@ -173,3 +172,32 @@ def cleanup_together(services: Iterable[Service]) -> None:
     with ThreadPoolExecutor(len(services), thread_name_prefix="cleanup") as pool:
         for future in [pool.submit(service.cleanup) for service in services]:
             future.result()
+
+
+def record_http(trace: Trace | None, caller: Service | str, callee: str, method: str,
+                path: str, request_id: str = "") -> None:
+    """Record an HTTP request in the trace: it never goes through the broker."""
+    if isinstance(caller, Service):
+        trace = caller.trace if caller.trace is not None else trace
+        caller = caller.name
+    if trace is not None:
+        trace.record("http", "http", caller, method=f"{method} {path}", peer=callee,
+                     request_id=request_id)
+
+
+def coerce_timings(cls: Any, value: Any) -> Any:
+    """A service's timings from None (defaults), "zero", a dict of changes or an instance."""
+    if value is None:
+        return cls()
+    if isinstance(value, cls):
+        return value
+    if value == "zero":
+        return cls.zero()
+    if isinstance(value, dict):
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise CourseError(_("Unknown timing {name}: use one of {names}.",
+                                name=unknown[0], names=", ".join(sorted(known))))
+        return cls(**value)
+    raise CourseError(_("Timings must be None, \"zero\", a dict or {cls}.", cls=cls.__name__))
