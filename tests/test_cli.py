@@ -60,3 +60,20 @@ def test_help_runs_as_a_module():
                             text=True, timeout=60)
     assert result.returncode == 0
     assert all(word in result.stdout for word in ("boot", "serve", "topology"))
+
+
+@pytest.mark.rabbitmq
+def test_topology_of_a_real_rabbitmq(rabbitmq_node, capsys):
+    url = rabbitmq_node.add_vhost("cli-topology")
+    try:
+        with course.broker.connect(url) as conn:
+            kombu.Queue("conductor", kombu.Exchange("nova", "topic", durable=False),
+                        "conductor", durable=False, channel=conn.default_channel).declare()
+        assert main(["topology", "--transport-url", url,
+                     "--management-url", rabbitmq_node.management_url]) == 0
+        out = capsys.readouterr().out
+        assert "nova  topic" in out and "nova         conductor         conductor" in out
+        assert "amq.topic" not in out  # built-ins hidden unless --all
+        assert "guest:guest" not in out
+    finally:
+        rabbitmq_node.delete_vhost("cli-topology")
