@@ -17,10 +17,12 @@ from amqp import exceptions as amqp_errors
 from kombu.exceptions import OperationalError
 
 from . import embedded, kombu_transport
+from .errors import BrokerUnreachable
+from .i18n import _
 from .transport_url import TransportURL, open_connection, parse_transport_url
 
 __all__ = ["ENV_VAR", "EMBEDDED_URL", "connect", "configured_url", "connection_errors",
-           "is_embedded", "parse_transport_url", "reset", "wake"]
+           "is_embedded", "parse_transport_url", "reset", "start", "stop", "wake"]
 
 #: The environment variable that selects a broker when none is passed.
 ENV_VAR = "COURSE_TRANSPORT_URL"
@@ -46,6 +48,9 @@ def connect(url: str | None = None, *, timeout: float = 5.0) -> kombu.Connection
     """
     parsed = parse_transport_url(configured_url(url))
     if parsed.driver == kombu_transport.SCHEME:
+        if embedded.BROKER.stopped:
+            raise BrokerUnreachable(_("The embedded broker is stopped: "
+                                      "course.broker.start() starts it again."))
         conn = kombu.Connection(f"{kombu_transport.SCHEME}://",
                                 virtual_host=parsed.virtual_host or "/")
         conn.connect()
@@ -56,6 +61,16 @@ def connect(url: str | None = None, *, timeout: float = 5.0) -> kombu.Connection
 def reset() -> None:
     """Empty the embedded broker, like restarting a RabbitMQ that keeps nothing on disk."""
     embedded.reset()
+
+
+def stop() -> None:
+    """Stop the embedded broker: connections drop, new ones are refused (failure labs)."""
+    embedded.stop()
+
+
+def start() -> None:
+    """Start the embedded broker again: durable queues and persistent messages come back."""
+    embedded.start()
 
 
 def connection_errors() -> tuple[type[BaseException], ...]:

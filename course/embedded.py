@@ -346,6 +346,7 @@ class Broker:
         self._seq = count(1)
         self._expiry_check = float("inf")  # earliest moment an x-expires queue may be due
         self._orphans: deque[Connection] = deque()
+        self.stopped = False  # between stop() and start(): connections are refused
 
     # -- connections and channels ------------------------------------------------------
 
@@ -364,6 +365,8 @@ class Broker:
     def connect(self, vhost: str = "/", name: str = "") -> Connection:
         with self.lock:
             self._reap()
+            if self.stopped:
+                raise ConnectionRefusedError(111, "Connection refused")
             conn = Connection(self._vhost(vhost), self.lock, name)
             self.connections.append(conn)
             return conn
@@ -879,7 +882,37 @@ class Broker:
             for conn in list(self.connections):
                 self._close_connection(conn)
             self.vhosts.clear()
+            self.stopped = False
             self._expiry_check = float("inf")
+
+    def stop(self) -> None:
+        """Like stopping RabbitMQ: every connection is dropped (unacked messages go back to
+        their queues) and new ones are refused until :meth:`start`."""
+        with self.lock:
+            self._reap()
+            for conn in list(self.connections):
+                self._close_connection(conn)
+            self.stopped = True
+
+    def start(self) -> None:
+        """Like starting RabbitMQ again: what was on disk comes back, the rest is gone.
+
+        Durable exchanges and queues survive, with the bindings between them, and in
+        durable queues the persistent messages (``delivery_mode`` 2); transient
+        exchanges, queues and messages are lost (OpenStack's, by default).
+        """
+        with self.lock:
+            for vhost in self.vhosts.values():
+                for name, exchange in list(vhost.exchanges.items()):
+                    if not exchange.durable:
+                        del vhost.exchanges[name]
+                for queue in list(vhost.queues.values()):
+                    if queue.durable:
+                        queue.messages = deque(e for e in queue.messages
+                                               if e.payload.properties.get("delivery_mode") == 2)
+                    else:
+                        self._delete_queue(queue)
+            self.stopped = False
 
 
 def _message_ttl(properties: dict) -> float | None:
@@ -942,3 +975,11 @@ def vhosts() -> list[str]:
 
 def reset() -> None:
     BROKER.reset()
+
+
+def stop() -> None:
+    BROKER.stop()
+
+
+def start() -> None:
+    BROKER.start()

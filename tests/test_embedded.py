@@ -232,3 +232,31 @@ def test_a_failing_callback_loses_no_delivery():
             while len(seen) < 5:
                 conn.drain_events(timeout=1)
     assert seen == [0, 1, 2, 3, 4]
+
+
+def test_stop_refuses_connections_and_start_keeps_only_what_is_durable():
+    """Like stopping and starting RabbitMQ: durable queues and persistent messages survive,
+    transient ones (OpenStack's defaults) do not."""
+    with course.broker.connect() as conn:
+        channel = conn.default_channel
+        kept = kombu.Queue("kept", kombu.Exchange("durable-x", "direct", durable=True), "k",
+                           durable=True, channel=channel)
+        kept.declare()
+        kombu.Queue("compute.c1", kombu.Exchange("nova", "topic", durable=False), "compute.c1",
+                    durable=False, channel=channel).declare()
+        producer = kombu.Producer(channel)
+        producer.publish(b"persistent", exchange="durable-x", routing_key="k", delivery_mode=2)
+        producer.publish(b"transient", exchange="durable-x", routing_key="k", delivery_mode=1)
+        producer.publish(b"cast", exchange="nova", routing_key="compute.c1")
+    course.broker.stop()
+    started = time.monotonic()
+    with pytest.raises(course.errors.BrokerUnreachable, match="course.broker.start"):
+        course.broker.connect()
+    assert time.monotonic() - started < 1
+    course.broker.start()
+    records = embedded.describe()
+    assert [(q["name"], q["messages_ready"]) for q in records["queues"]] == [("kept", 1)]
+    assert "nova" not in {e["name"] for e in records["exchanges"]}
+    with course.broker.connect() as conn:
+        message = kombu.Queue("kept", channel=conn.default_channel).get()
+        assert message.body == b"persistent"
