@@ -198,7 +198,7 @@ class FlowDiagram(Diagram):
 # --------------------------------------------------------------------------- helpers
 
 
-def _hops_of(records: Any) -> list[Hop]:
+def hops_of(records: Any) -> list[Hop]:
     """Hops from a Trace, a TraceView, one Hop or an iterable of hops."""
     if records is None:
         return []
@@ -846,11 +846,11 @@ def topology_diagram(topology: Topology | Sequence[Topology] | Mapping[str, Topo
     else:
         items = [("", t) for t in topology]
     items = [(title_ or _cluster_title(t), t) for title_, t in items]
-    highlight_hops = [h for h in _hops_of(highlight) if h.kind != "http"]
+    highlight_hops = [h for h in hops_of(highlight) if h.kind != "http"]
     per_cluster = []
     for key, (cluster_title, t) in zip(_keys(topology), items, strict=True):
         records = trace.get(key) if isinstance(trace, Mapping) else trace
-        hops = _hops_of(records)
+        hops = hops_of(records)
         seen = {(h.unique_id, h.queue) for h in hops}
         hops += [h for h in highlight_hops if (h.unique_id, h.queue) not in seen]
         per_cluster.append((cluster_title, t, hops))
@@ -891,7 +891,7 @@ def _participants(hops: list[Hop], order: Sequence[str] = ()) -> list[str]:
     return names
 
 
-def _hop_texts(hops: list[Hop], short_ids: bool) -> list[tuple[str, str]]:
+def hop_texts(hops: list[Hop], short_ids: bool) -> list[tuple[str, str]]:
     """For each hop (what: method, event type or "reply to #n"; where: exchange ▸ key)."""
     calls = {h.msg_id: h.number for h in hops if h.kind == "call" and h.msg_id}
     texts = []
@@ -988,7 +988,7 @@ def _flow_dot(hops: list[Hop], texts: list[tuple[str, str]], lanes: list[str], t
         kinds = list(dict.fromkeys(h.kind for h in hops))
         for j, kind in enumerate(kinds):
             style, color, arrow = KIND_STYLES.get(kind, KIND_STYLES["cast"])
-            text = _("{kind}: {meaning}", kind=kind, meaning=_kind_meaning(kind))
+            text = _("{kind}: {meaning}", kind=kind, meaning=kind_meaning(kind))
             ky = y - j * 18
             lines.append(f"  k{j}a [{point}, pos=\"{x[0] - 40:.0f},{ky:.0f}!\"];")
             lines.append(f"  k{j}b [{point}, pos=\"{x[0] + 20:.0f},{ky:.0f}!\"];")
@@ -1000,7 +1000,7 @@ def _flow_dot(hops: list[Hop], texts: list[tuple[str, str]], lanes: list[str], t
     return "\n".join(lines) + "\n"
 
 
-def _kind_meaning(kind: str) -> str:
+def kind_meaning(kind: str) -> str:
     return {
         "cast": _("no reply awaited"),
         "call": _("the caller waits for the reply"),
@@ -1061,7 +1061,7 @@ def _flow_text(hops: list[Hop], texts: list[tuple[str, str]], lanes: list[str], 
         kinds = list(dict.fromkeys(h.kind for h in hops))
         for k in kinds:
             out.append(f"{KIND_LINES.get(k, '─') * 3} "
-                       + _("{kind}: {meaning}", kind=k, meaning=_kind_meaning(k)))
+                       + _("{kind}: {meaning}", kind=k, meaning=kind_meaning(k)))
     return "\n".join(out)
 
 
@@ -1077,7 +1077,7 @@ def flow_diagram(trace: Any, *, participants: Sequence[str] = (), limit: int = F
     returns: a :class:`FlowDiagram`; each kind (cast, call, reply, fanout, notify,
         http) has its own line style, colour and arrowhead, as the legend says.
     """
-    hops = _hops_of(trace)
+    hops = hops_of(trace)
     more = max(0, len(hops) - limit)
     hops = hops[:limit]
     lanes = _participants(hops, participants)
@@ -1087,6 +1087,6 @@ def flow_diagram(trace: Any, *, participants: Sequence[str] = (), limit: int = F
             _("No message in this trace yet.")
         return FlowDiagram(f"digraph flow {{\n  empty [shape=plaintext, fontname={_q(FONT)}, "
                            f"label={_q(empty)}];\n}}\n", empty, summary)
-    texts = _hop_texts(hops, short_ids)
+    texts = hop_texts(hops, short_ids)
     return FlowDiagram(_flow_dot(hops, texts, lanes, title, legend, more),
                        _flow_text(hops, texts, lanes, title, legend, more), summary)

@@ -28,12 +28,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .diagrams import _hop_texts, _hops_of, _kind_meaning, topology_diagram
+from .diagrams import hop_texts, hops_of, kind_meaning, topology_diagram
 from .embedded import topic_matches
 from .i18n import _, get_language
 from .rpc import ENVELOPE_VERSION, SECRET_CONTEXT_KEYS
 from .topology import Topology
-from .trace import Hop, _short_ids, format_hops
+from .trace import Hop, format_hops, short_ids
 from .transport_url import MASK, mask_url
 from .widgets import in_notebook
 
@@ -150,14 +150,14 @@ class Player:
                  interval: int = INTERVAL, start: int = 1) -> None:
         if request_id and hasattr(trace, "for_request"):
             trace = trace.for_request(request_id)
-        hops = [h for h in _hops_of(trace) if (http or h.kind != "http")
+        hops = [h for h in hops_of(trace) if (http or h.kind != "http")
                 and (not request_id or h.request_id == request_id)]
         #: The hops stepped through, numbered from 1 like the steps.
         self.hops: list[Hop] = [dataclasses.replace(h, number=i)
                                 for i, h in enumerate(hops, 1)]
         self.topology: Topology = _snapshot(topology)
         self.interval = interval
-        self._texts = _hop_texts(self.hops, short_ids=True)
+        self._texts = hop_texts(self.hops, short_ids=True)
         self._queues = [self._queues_of(h) for h in self.hops]
         self._svg: dict[tuple[int, str], str] = {}
         self._widgets: dict[str, Any] = {}
@@ -275,7 +275,7 @@ class Player:
             receiver = hop.receiver or _("(waiting)")
             path = f"{hop.sender} ─▶ {where} ─▶ {queue} ─▶ {receiver}"
         head = _("Step {step} of {count}", step=step, count=len(self.hops))
-        return _short_ids(f"{head} · {hop.kind} {what} · {path}".replace("  ", " "))
+        return short_ids(f"{head} · {hop.kind} {what} · {path}".replace("  ", " "))
 
     # -- static renderings -----------------------------------------------------------------
 
@@ -287,10 +287,10 @@ class Player:
         table = [("▶ " if i == self._step else "  ") + line for i, line in enumerate(lines)]
         out = [self.caption(), "", *table, "", _("Queue depths (ready messages) at this step:")]
         depths = self.depths()
-        width = max(len(_short_ids(q)) for q in depths) if depths else 0
+        width = max(len(short_ids(q)) for q in depths) if depths else 0
         for q, n in depths.items():
             mark = "  ◀" if q in self._queues[self._step - 1] else ""
-            out.append(f"  {_short_ids(q).ljust(width)}  {n:>3}{mark}")
+            out.append(f"  {short_ids(q).ljust(width)}  {n:>3}{mark}")
         decoded = self.message()
         out += ["", _("Message of step {step}:", step=self._step), *_pairs(decoded["route"])]
         out.append(self._note())
@@ -307,7 +307,7 @@ class Player:
 
     def _note(self) -> str:
         """Under the route: the envelope was opened, or HTTP is not the broker."""
-        return _kind_meaning("http") if self.hop and self.hop.kind == "http" \
+        return kind_meaning("http") if self.hop and self.hop.kind == "http" \
             else _envelope_note()
 
     def _diagram_html(self) -> str:
@@ -326,7 +326,7 @@ class Player:
         current = self._queues[self._step - 1] if self._step else []
         rows = "".join(
             f"<tr{_bg(q in current)}><td><code title='{html.escape(q)}'>"
-            f"{html.escape(_short_ids(q))}</code></td><td style='text-align:right'>{n}</td></tr>"
+            f"{html.escape(short_ids(q))}</code></td><td style='text-align:right'>{n}</td></tr>"
             for q, n in self.depths().items())
         title, ready = html.escape(_("Queue depths at this step")), html.escape(_("ready"))
         return (f"<table><caption>{title}</caption>"
@@ -359,7 +359,7 @@ class Player:
                      hop.queue or ("" if hop.kind == "http" else _("(waiting)")),
                      hop.receiver, what]
             rows.append(f"<tr{_bg(hop.number == self._step)}>" + "".join(
-                f"<td>{html.escape(_short_ids(c))}</td>" for c in cells) + "</tr>")
+                f"<td>{html.escape(short_ids(c))}</td>" for c in cells) + "</tr>")
         header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
         return (f"<table style='font-size:12px'><thead><tr>{header}</tr></thead>"
                 f"<tbody>{''.join(rows)}</tbody></table>")
@@ -467,7 +467,7 @@ def _cell(value: Any) -> str:
 
 def _pairs(fields: dict[str, Any]) -> list[str]:
     width = max((len(k) for k in fields), default=0)
-    return [f"  {k.ljust(width)}  {_short_ids(_cell(v))}" for k, v in fields.items()]
+    return [f"  {k.ljust(width)}  {short_ids(_cell(v))}" for k, v in fields.items()]
 
 
 def _table(fields: dict[str, Any]) -> str:

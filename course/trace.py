@@ -228,13 +228,13 @@ def format_hops(hops: list[Hop]) -> str:
                       "HTTP" if hop.kind == "http" else hop.exchange_label, hop.routing_key,
                       hop.queue or ("" if hop.kind == "http" else _("(waiting)")),
                       hop.receiver, hop.method])
-    lines = [[_short_ids(cell) for cell in row] for row in lines]
+    lines = [[short_ids(cell) for cell in row] for row in lines]
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
                      .rstrip() for row in lines)
 
 
-def _short_ids(text: str) -> str:
+def short_ids(text: str) -> str:
     """``reply_5c0f…`` for ``reply_<32 hex digits>``: the table stays readable."""
     return UUID_HEX.sub(lambda m: m.group(0)[:8] + "…", text)
 
