@@ -38,6 +38,9 @@ def run(with_rabbitmq: bool = True, sections: tuple[str, ...] = tuple(SECTIONS))
         if with_rabbitmq and find_server() is not None:
             url = stack.enter_context(RabbitMQNode.start()).url
         report["rabbitmq"] = url is not None
+        report["rabbitmq_note"] = "" if url else (
+            "(RabbitMQ not measured: --no-rabbitmq)" if not with_rabbitmq else
+            "(RabbitMQ not measured: apt-get install rabbitmq-server)")
         for name in sections:
             report[name] = SECTIONS[name].run(url)
     return report
@@ -48,8 +51,8 @@ def table(report: dict) -> str:
     for name, module in SECTIONS.items():
         if name in report:
             lines += ["", *module.table(report[name]), *target_lines(report[name]["targets"])]
-    if not report["rabbitmq"]:
-        lines += ["", "(RabbitMQ not measured: apt-get install rabbitmq-server)"]
+    if report["rabbitmq_note"]:
+        lines += ["", report["rabbitmq_note"]]
     return "\n".join(lines).lstrip("\n")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from typing import Any
 
 from .. import broker
 from .report import target
@@ -32,19 +33,25 @@ def _call_rate(client: object, calls: int, runs: int) -> float:
     return statistics.median(rates)
 
 
-def _course_call_rate(url: str, calls: int, runs: int) -> float:
-    from .. import rpc
-
-    transport = rpc.get_transport(url, "nova", service="bench")
-    server = rpc.get_rpc_server(transport, rpc.Target(topic="bench", server="b1"), [_Ping()])
+def _library_call_rate(library: Any, transport: Any, calls: int, runs: int) -> float:
+    """The same code for course.rpc and oslo_messaging: the course keeps oslo's names."""
+    target = library.Target(topic="bench", server="b1")
+    server = library.get_rpc_server(transport, target, [_Ping()])
     server.start()
     try:
-        client = rpc.get_rpc_client(transport, rpc.Target(topic="bench"), timeout=10)
+        client = library.get_rpc_client(transport, library.Target(topic="bench"), timeout=10)
         return _call_rate(client, calls, runs)
     finally:
         server.stop()
         server.wait()
         transport.cleanup()
+
+
+def _course_call_rate(url: str, calls: int, runs: int) -> float:
+    from .. import rpc
+
+    return _library_call_rate(rpc, rpc.get_transport(url, "nova", service="bench"), calls,
+                              runs)
 
 
 def oslo_config(project: str, **rabbit: object) -> object:
@@ -83,17 +90,8 @@ def _oslo_call_rate(url: str, calls: int, runs: int) -> float:
         warnings.simplefilter("ignore")
         import oslo_messaging as om
 
-    conf = oslo_config("course-bench")
-    transport = om.get_rpc_transport(conf, url=url)
-    server = om.get_rpc_server(transport, om.Target(topic="bench", server="b1"), [_Ping()])
-    server.start()
-    try:
-        client = om.get_rpc_client(transport, om.Target(topic="bench"), timeout=10)
-        return _call_rate(client, calls, runs)
-    finally:
-        server.stop()
-        server.wait()
-        transport.cleanup()
+    transport = om.get_rpc_transport(oslo_config("course-bench"), url=url)
+    return _library_call_rate(om, transport, calls, runs)
 
 
 def run(rabbitmq_url: str | None = None, calls: int = RPC_CALLS,
