@@ -144,9 +144,9 @@ def measure(name: str, connect: Connect) -> dict:
     print(f"  {name}…", file=sys.stderr, flush=True)
     return {
         "broker": name,
-        "request_reply_ms": request_reply(connect) * 1000,
-        "throughput_msg_s": throughput(connect),
-        "idle_cpu_core_fraction": idle_cpu(connect),
+        "request_reply_ms": request_reply(connect, ROUND_TRIPS) * 1000,
+        "throughput_msg_s": throughput(connect, MESSAGES),
+        "idle_cpu_core_fraction": idle_cpu(connect, IDLE_SECONDS),
     }
 
 

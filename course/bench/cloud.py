@@ -91,13 +91,13 @@ def diagram_time(computes: int = DIAGRAM_COMPUTES) -> dict:
 
 def run(rabbitmq_url: str | None) -> dict:
     print("  the simulated cloud…", file=sys.stderr, flush=True)
-    rows = [{"broker": "embedded", **boots("embedded:///bench-boots")}]
+    rows = [{"broker": "embedded", **boots("embedded:///bench-boots", BOOTS, COMPUTES)}]
     broker.reset()
     if rabbitmq_url:
-        rows.append({"broker": "RabbitMQ", **boots(rabbitmq_url)})
-    idle = idle_cloud("embedded:///bench-idle")
+        rows.append({"broker": "RabbitMQ", **boots(rabbitmq_url, BOOTS, COMPUTES)})
+    idle = idle_cloud("embedded:///bench-idle", IDLE_SECONDS, COMPUTES)
     broker.reset()
-    drawing = diagram_time()
+    drawing = diagram_time(DIAGRAM_COMPUTES)
     broker.reset()
     targets = [
         target(f"idle cloud ({COMPUTES} computes) <= 5% of a core", idle <= 0.05,

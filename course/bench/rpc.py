@@ -94,8 +94,8 @@ def _oslo_call_rate(url: str, calls: int, runs: int) -> float:
     return _library_call_rate(om, transport, calls, runs)
 
 
-def run(rabbitmq_url: str | None = None, calls: int = RPC_CALLS,
-        runs: int = RPC_RUNS) -> dict:
+def run(rabbitmq_url: str | None = None, calls: int | None = None,
+        runs: int | None = None) -> dict:
     """course.rpc ``call()`` per second against oslo.messaging's, with the same loop.
 
     In-process: the course on its embedded broker, oslo on ``kombu+memory:////`` (which
@@ -105,6 +105,8 @@ def run(rabbitmq_url: str | None = None, calls: int = RPC_CALLS,
     """
     import importlib.util
     import logging
+
+    calls, runs = calls or RPC_CALLS, runs or RPC_RUNS
 
     print("  course.rpc against oslo.messaging…", file=sys.stderr, flush=True)
     has_oslo = importlib.util.find_spec("oslo_messaging") is not None

@@ -1,0 +1,34 @@
+"""The benchmark runs end to end (tiny sizes here: figures come from `python -m course.bench`)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from course import bench
+from course.bench import brokers, cloud, rpc
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    for module, name, value in ((brokers, "ROUND_TRIPS", 20), (brokers, "MESSAGES", 200),
+                                (brokers, "RUNS", 1), (brokers, "IDLE_SECONDS", 0.2),
+                                (rpc, "RPC_CALLS", 20), (rpc, "RPC_RUNS", 1),
+                                (cloud, "BOOTS", 10), (cloud, "COMPUTES", 2),
+                                (cloud, "IDLE_SECONDS", 0.2), (cloud, "DIAGRAM_COMPUTES", 5)):
+        monkeypatch.setattr(module, name, value)
+
+
+def test_every_section_reports_figures_and_targets(tiny, tmp_path, capsys):
+    output = tmp_path / "bench.json"
+    code = bench.main(["--no-rabbitmq", "--output", str(output)])
+    report = json.loads(output.read_text())
+    assert set(report) >= {"brokers", "rpc", "cloud", "machine"}
+    assert [row["broker"] for row in report["brokers"]["rows"]] == [
+        "kombu memory:// (polling 0)", "embedded"]
+    assert report["cloud"]["rows"][0]["active"] == report["cloud"]["rows"][0]["boots"]
+    assert report["cloud"]["rows"][0]["messages_per_boot"] > 10
+    out = capsys.readouterr().out
+    assert "(RabbitMQ not measured: --no-rabbitmq)" in out
+    assert code == (0 if all(t["met"] for t in bench.targets(report)) else 1)
