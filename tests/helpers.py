@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import os
 import time
+
+import pytest
 
 
 def eventually(predicate, timeout=5.0, interval=0.02):
@@ -17,3 +21,19 @@ def eventually(predicate, timeout=5.0, interval=0.02):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+def unavailable(reason: str) -> None:
+    """A tool the tests need is missing: skip with ``reason`` (how to get it), except in
+    CI, where a missing tool is a failure: a skip must never hide it there."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def require(module: str, reason: str):
+    """Import ``module`` for a test, or say how to install it (see :func:`unavailable`)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        unavailable(reason)

@@ -19,16 +19,14 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from helpers import eventually, require
 
 with warnings.catch_warnings():  # oslo.service imports eventlet, which warns it is deprecated
     warnings.simplefilter("ignore")
-    om = pytest.importorskip(
-        "oslo_messaging",
-        reason="oslo.messaging is not installed: pip install -e '.[test]' "
-               "(it is only needed by these interoperability tests)")
-    from oslo_context import context as oslo_context
-
-from helpers import eventually
+    om = require("oslo_messaging", "oslo.messaging is not installed: pip install -e '.[test]' "
+                 "(it is only needed by these interoperability tests)")
+    oslo_context = require("oslo_context.context", "oslo.context is not installed: "
+                           "pip install -e '.[test]'")
 
 from course import rpc, topology  # noqa: E402  (after the skip)
 from course.bench.rpc import oslo_config  # noqa: E402

@@ -559,9 +559,17 @@ def test_stopped_server_leaves_casts_waiting(lab, broker):
 
 
 def test_cast_to_a_key_without_queue_is_dropped_silently(lab):
-    """Topic publishes are not mandatory: nothing tells the caster."""
-    lab.server("cmp1")
+    """Topic publishes are not mandatory: nothing tells the caster, nothing is kept."""
+    _server, endpoint = lab.server("cmp1")
     lab.client().prepare(server="ghost").cast({}, "ping")
+    lab.client().prepare(server="cmp1").cast({}, "whoami")  # sent after: arrives after
+    assert eventually(lambda: endpoint.handled == [("whoami", None)])
+    snapshot = lab.broker.topology()
+    assert "compute.ghost" not in snapshot.queues
+    assert all(q.messages == 0 for q in snapshot.queues.values())
+    published = [e.routing_key for e in lab.trace.events if e.action == "publish"]
+    delivered = [e.routing_key for e in lab.trace.events if e.action == "deliver"]
+    assert published == ["compute.ghost", "compute.cmp1"] and delivered == ["compute.cmp1"]
 
 
 def test_version_cap_is_checked_before_sending(lab):

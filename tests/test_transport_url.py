@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from babel.messages.extract import extract_from_file
+from helpers import require
 from kombu.utils.url import parse_url
 
 import course.transport_url as transport_url
@@ -363,13 +364,16 @@ def test_every_message_has_a_french_translation():
         assert "{" not in msgid or sorted(_fields(msgid)) == sorted(_fields(catalog[msgid]))
 
 
+OSLO_MISSING = "oslo.messaging is not installed: pip install -e '.[test]'"
+
+
 def _fields(text: str) -> list[str]:
     return [part.split("}")[0] for part in text.split("{")[1:]]
 
 
 def test_option_table_matches_oslo_messaging():
-    impl_rabbit = pytest.importorskip("oslo_messaging._drivers.impl_rabbit")
-    amqp_opts = pytest.importorskip("oslo_messaging._drivers.amqp").amqp_opts
+    impl_rabbit = require("oslo_messaging._drivers.impl_rabbit", OSLO_MISSING)
+    amqp_opts = require("oslo_messaging._drivers.amqp", OSLO_MISSING).amqp_opts
     types = {"Boolean": bool, "Integer": int, "Float": float, "String": str}
     oslo = {opt.name: types[type(opt.type).__name__]
             for opt in [*impl_rabbit.rabbit_opts, *amqp_opts]}
@@ -383,8 +387,8 @@ def test_option_table_matches_oslo_messaging():
     "rabbit://a:b@h1,h2/", "rabbit://::1/", "rabbit://:p@h/",
 ])
 def test_same_reading_as_oslo_messaging(text):
-    oslo_messaging = pytest.importorskip("oslo_messaging")
-    cfg = pytest.importorskip("oslo_config.cfg")
+    oslo_messaging = require("oslo_messaging", OSLO_MISSING)
+    cfg = require("oslo_config.cfg", OSLO_MISSING)
     theirs = oslo_messaging.TransportURL.parse(cfg.ConfigOpts(), text)
     ours = parse_transport_url(text)
     assert ours.driver == theirs.transport
