@@ -25,7 +25,6 @@ Lessons reach this module through ``lab.topology().diagram()``,
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,8 @@ import graphviz
 from .errors import CourseError
 from .i18n import _
 from .topology import Topology
-from .trace import Hop
+from .trace import KINDS, UUID_HEX, Hop
+from .trace import short_ids as short_ids_in
 
 #: Queues (or services) alike in name and bindings are drawn as one node from this many on.
 GROUP_THRESHOLD = 5
@@ -73,7 +73,6 @@ KIND_STYLES = {
 KIND_LINES = {"cast": "─", "call": "━", "reply": "┄", "fanout": "═", "notify": "┈",
               "http": "╌"}
 
-_UUID = re.compile(r"[0-9a-f]{32}")
 
 
 class GraphvizMissing(CourseError, RuntimeError):
@@ -211,7 +210,7 @@ def hops_of(records: Any) -> list[Hop]:
 
 def _short(name: str, short_ids: bool) -> str:
     """``reply_4f2a…`` for ``reply_<32 hex digits>``: the full name stays in the tooltip."""
-    return _UUID.sub(lambda m: m.group()[:8] + "…", name) if short_ids else name
+    return short_ids_in(name) if short_ids else name
 
 
 def _q(text: str) -> str:
@@ -358,8 +357,8 @@ class _Model:
 
 def _queue_pattern(name: str, queues: Mapping[str, Any]) -> str:
     """What a queue's name has in common with its like: ``compute.<host>``, ``reply_<uuid>``."""
-    if _UUID.search(name):
-        return _UUID.sub("<uuid>", name)
+    if UUID_HEX.search(name):
+        return UUID_HEX.sub("<uuid>", name)
     topics = [t for t in queues if name.startswith(t + ".") and t != name]
     if topics:
         return max(topics, key=len) + ".<host>"
@@ -501,7 +500,7 @@ def _build_model(topologies: list[tuple[str, Topology, list[Hop]]], highlight: l
     return _Model(clusters, dict(sorted(publishers.items())), dict(sorted(consumers.items())),
                   sorted(flows.values(), key=lambda e: (e.role, e.tail, e.head)),
                   bool(marked), short_ids,
-                  [k for k in KIND_STYLES if any(h.kind == k for h in highlight)])
+                  [k for k in KINDS if any(h.kind == k for h in highlight)])
 
 
 def _passes_through(hop: Hop, topology: Topology, several: bool) -> bool:

@@ -415,7 +415,7 @@ class Broker:
         for consumer in list(channel.consumers.values()):
             self._cancel(consumer)
         conn = channel.connection
-        conn.inbox = deque(d for d in conn.inbox if d.channel is not channel or d is WAKE)
+        conn.inbox = deque(d for d in conn.inbox if d.channel is not channel)
         self._requeue(channel, list(channel.unacked))
         conn.channels.pop(channel.number, None)
 
@@ -521,7 +521,6 @@ class Broker:
             queue = Queue(name, vhost, durable, auto_delete,
                           channel.connection if exclusive else None, dict(arguments))
             vhost.queues[name] = queue
-            self._schedule_expiry(queue)
         queue.last_used = _now()
         self._schedule_expiry(queue)
         return queue_declare_ok_t(name, queue.ready(), len(queue.consumers))
