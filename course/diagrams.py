@@ -32,9 +32,10 @@ from typing import Any
 
 import graphviz
 
+from . import routing
 from .errors import CourseError
 from .i18n import _
-from .topology import Topology
+from .topology import Topology, UnknownExchange
 from .trace import KINDS, UUID_HEX, Hop
 from .trace import short_ids as short_ids_in
 
@@ -247,40 +248,19 @@ def _exchange_name(name: str) -> str:
 
 
 def _key_routes(exchange_type: str, binding_key: str, routing_key: str) -> bool:
-    """Does a binding with ``binding_key`` take a message published with ``routing_key``?"""
-    if exchange_type == "topic":
-        return _topic_matches(binding_key, routing_key)
-    if exchange_type in ("direct", "default"):
-        return binding_key == routing_key
-    return True  # fanout and headers ignore the routing key
-
-
-def _topic_matches(pattern: str, key: str) -> bool:
-    """AMQP topic matching: ``*`` is one word, ``#`` zero or more."""
-    def match(p: list[str], k: list[str]) -> bool:
-        if not p:
-            return not k
-        if p[0] == "#":
-            return any(match(p[1:], k[i:]) for i in range(len(k) + 1))
-        return bool(k) and (p[0] in ("*", k[0])) and match(p[1:], k[1:])
-    return match(pattern.split("."), key.split("."))
+    """Does a binding with ``binding_key`` take a message published with ``routing_key``?
+    (Headers bindings are drawn as taking every message: a hop has no headers.)"""
+    if exchange_type in ("default", "headers"):
+        exchange_type = "direct" if exchange_type == "default" else "fanout"
+    return routing.matches(exchange_type, binding_key, routing_key)
 
 
 def _routed(topology: Topology, exchange: str, key: str) -> list[str]:
     """The queues the broker's bindings send ``key`` to: where an unconsumed message waits."""
-    if exchange == "":
-        return [key] if key in topology.queues else []
-    found = topology.exchanges.get(exchange)
-    if found is None:
+    try:
+        return topology.route(exchange, key)
+    except UnknownExchange:  # deleted since (an auto-delete fanout exchange, say)
         return []
-    bound = [b for b in topology.bindings if b.exchange == exchange]
-    if found.type == "fanout":
-        return sorted({b.queue for b in bound})
-    if found.type == "direct":
-        return sorted({b.queue for b in bound if b.routing_key == key})
-    if found.type == "topic":
-        return sorted({b.queue for b in bound if _topic_matches(b.routing_key, key)})
-    return []
 
 
 def _group_threshold(group: bool | int) -> int:

@@ -9,7 +9,8 @@ Where kombu's stock ``memory://`` transport differs from RabbitMQ, this broker
 follows RabbitMQ (see ``tests/test_conformance.py``, which runs the same cases
 on both):
 
-* topic bindings: ``#`` matches zero or more words, ``*`` exactly one;
+* routing, through :mod:`course.routing` (topic ``#`` matches zero or more words,
+  ``*`` exactly one; headers ``x-match`` all and any);
 * a message a consumer has not acknowledged goes back to its own queue,
   flagged ``redelivered``, when the channel or the connection closes, or on
   ``reject(requeue=True)`` and ``recover``; it keeps its place in the queue;
@@ -40,6 +41,8 @@ from typing import Any
 from amqp import exceptions as amqp_errors
 from amqp.protocol import queue_declare_ok_t
 
+from . import routing
+
 #: The exchanges every RabbitMQ vhost has from the start.
 BUILTIN_EXCHANGES = {
     "": "direct",
@@ -49,7 +52,6 @@ BUILTIN_EXCHANGES = {
     "amq.headers": "headers",
     "amq.match": "headers",
 }
-EXCHANGE_TYPES = ("direct", "fanout", "topic", "headers")
 #: Deliveries handed to a reader per wake-up (fewer lock round trips under load).
 DELIVERY_BATCH = 64
 #: Routing decisions remembered per exchange (cleared when bindings change).
@@ -72,32 +74,6 @@ BASIC_ACK, BASIC_REJECT, BASIC_RECOVER, BASIC_NACK = (60, 80), (60, 90), (60, 11
 
 def _now() -> float:
     return time.monotonic()
-
-
-def topic_matches(binding_key: str, routing_key: str) -> bool:
-    """AMQP topic matching: words split on ``.``; ``*`` is one word, ``#`` zero or more."""
-    return _match(_words(binding_key), _words(routing_key))
-
-
-def _words(key: str) -> list[str]:
-    return key.split(".") if key else []
-
-
-def _match(pattern: list[str], words: list[str]) -> bool:
-    if not pattern:
-        return not words
-    head, rest = pattern[0], pattern[1:]
-    if head == "#":
-        return any(_match(rest, words[i:]) for i in range(len(words) + 1))
-    return bool(words) and head in ("*", words[0]) and _match(rest, words[1:])
-
-
-def headers_match(binding_args: dict, headers: dict) -> bool:
-    """Headers exchange: ``x-match`` all (default) or any, over the non ``x-`` arguments."""
-    wanted = {k: v for k, v in (binding_args or {}).items() if not k.startswith("x-")}
-    mode = (binding_args or {}).get("x-match", "all")
-    hits = [k in headers and (v is None or headers[k] == v) for k, v in wanted.items()]
-    return any(hits) if mode == "any" else all(hits)
 
 
 # --------------------------------------------------------------------------- records
@@ -165,21 +141,16 @@ class Exchange:
         return removed
 
     def route(self, routing_key: str, headers: dict) -> list[str]:
-        """Names of the queues a message reaches, each once, in binding order."""
+        """Names of the queues a message reaches, each once, in binding order (the
+        routing rule is :mod:`course.routing`'s; only headers routing is not cached)."""
         if self.type == "headers":
-            return list(dict.fromkeys(
-                b.queue for b in self.bindings if headers_match(b.arguments, headers or {})))
+            return routing.route(self.type, self.bindings, routing_key, headers)
         routes = self._routes.get(routing_key)
         if routes is None:
-            if self.type == "fanout":
-                hits = (b.queue for b in self.bindings)
-            elif self.type == "topic":
-                hits = (b.queue for b in self.bindings if topic_matches(b.routing_key, routing_key))
-            else:
-                hits = (b.queue for b in self.bindings if b.routing_key == routing_key)
             if len(self._routes) > ROUTE_CACHE_SIZE:
                 self._routes.clear()
-            routes = self._routes[routing_key] = list(dict.fromkeys(hits))
+            routes = self._routes[routing_key] = routing.route(self.type, self.bindings,
+                                                               routing_key)
         return routes
 
 
@@ -456,7 +427,7 @@ class Broker:
                 raise _error(amqp_errors.AccessRefused,
                              f"ACCESS_REFUSED - exchange name '{name}' contains reserved "
                              "prefix 'amq.*'", EXCHANGE_DECLARE)
-            if type not in EXCHANGE_TYPES:
+            if type not in routing.EXCHANGE_TYPES:
                 raise _error(amqp_errors.CommandInvalid,
                              f"COMMAND_INVALID - invalid exchange type '{type}'", EXCHANGE_DECLARE)
             vhost.exchanges[name] = Exchange(name, type, durable, auto_delete, internal,
@@ -561,6 +532,8 @@ class Broker:
         exchange = vhost.exchanges.get(exchange_name)
         if exchange is None:
             raise _not_found("exchange", exchange_name, vhost, QUEUE_BIND)
+        if exchange.type == "headers":
+            _check_x_match(arguments)
         exchange.bind(queue.name, routing_key, dict(arguments))
 
     def queue_unbind(self, channel: Channel, queue_name: str, exchange_name: str,
@@ -650,7 +623,7 @@ class Broker:
                          f"ACCESS_REFUSED - cannot publish to internal exchange "
                          f"'{payload.exchange}' in vhost '{vhost.name}'", BASIC_PUBLISH)
         if exchange.name == "":
-            names = [payload.routing_key] if payload.routing_key in vhost.queues else []
+            names = routing.route_default(payload.routing_key, vhost.queues)
         else:
             names = exchange.route(payload.routing_key, payload.headers)
         now = _now()
@@ -936,6 +909,21 @@ def _amqp_type(value: object) -> str:
     if isinstance(value, int):
         return "long"
     return "longstr" if isinstance(value, str) else type(value).__name__
+
+
+def _check_x_match(arguments: dict) -> None:
+    """RabbitMQ refuses a headers binding whose ``x-match`` it does not know."""
+    if "x-match" not in arguments:
+        return
+    mode = arguments["x-match"]
+    if not isinstance(mode, str):
+        raise _error(amqp_errors.PreconditionFailed,
+                     f"PRECONDITION_FAILED - Invalid x-match field type {_amqp_type(mode)} "
+                     f"(value {_yes_no(mode)}); expected longstr", QUEUE_BIND)
+    if mode not in routing.X_MATCH:
+        raise _error(amqp_errors.PreconditionFailed,
+                     f'PRECONDITION_FAILED - Invalid x-match field value <<"{mode}">>; '
+                     "expected all, any, all-with-x, or any-with-x", QUEUE_BIND)
 
 
 def _check_queue_arguments(name: str, vhost: VHost, arguments: dict) -> None:

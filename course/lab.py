@@ -9,71 +9,78 @@
 Creating a new lab stops the previous one of the same process, so that
 "restart and run all" or running a cell twice never leaves two clouds fighting
 over the same queues; on the embedded broker it also empties the broker.
+:meth:`Lab.current` is the lab running now, if any.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import threading
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import kombu
 
-from . import broker, topology
+from . import broker, topology, views
 from .i18n import _
-from .trace import DEFAULT_LIMIT, Trace
+from .openstack.cinder import CinderCloud
+from .openstack.cloud import Cloud
+from .openstack.keystone import Keystone
+from .openstack.neutron import NeutronCloud
+from .openstack.nova import NovaCloud
+from .trace import DEFAULT_LIMIT
 from .transport_url import mask_url
+from .widgets import ProgressBar, QueueMonitor
 
-_current: Lab | None = None
-_current_lock = threading.Lock()
+CloudT = TypeVar("CloudT", bound=Cloud)
 
 
 class Lab:
     """A broker (embedded by default), a shared trace, and the clouds started on them."""
 
+    _current: ClassVar[Lab | None] = None
+    _current_lock: ClassVar[threading.Lock] = threading.Lock()
+
     def __init__(self, url: str | None = None, *, management_url: str | None = None,
                  trace_limit: int = DEFAULT_LIMIT) -> None:
-        global _current
         self.url = broker.configured_url(url)
         self.management_url = management_url
         self.embedded = broker.is_embedded(self.url)
-        with _current_lock:
-            previous, _current = _current, None
+        with Lab._current_lock:
+            previous, Lab._current = Lab._current, None
         if previous is not None:
             previous.stop()
         if self.embedded:
             broker.reset()
         broker.connect(self.url).close()  # a configured broker must answer now, clearly
-        self.trace = Trace(trace_limit)
-        self.clouds: list[Any] = []
-        with _current_lock:
-            _current = self
+        #: Every message of this lab's clouds; ``.diagram()`` and ``.player()`` draw it.
+        self.trace = views.Trace(trace_limit, snapshot=self.topology)
+        self.clouds: list[Cloud] = []
+        with Lab._current_lock:
+            Lab._current = self
+
+    @classmethod
+    def current(cls) -> Lab | None:
+        """The lab this process runs now (the last one created and not stopped), if any."""
+        return cls._current
 
     # -- what lessons start --------------------------------------------------------------
 
-    def nova(self, computes: Any = ("compute1", "compute2"), **options: Any) -> Any:
-        """Start nova-api, -conductor, -scheduler and one nova-compute per host."""
-        from .openstack.nova import NovaCloud
-
+    def nova(self, computes: Any = ("compute1", "compute2"), **options: Any) -> NovaCloud:
+        """Start nova-api, -conductor, -scheduler and one nova-compute per host;
+        ``boot_many`` shows a progress bar."""
+        options.setdefault("progress", ProgressBar(_("booting")))
         return self._add(NovaCloud(url=self.url, trace=self.trace,
                                    computes=tuple(computes), **options))
 
-    def neutron(self, **options: Any) -> Any:
-        from .openstack.neutron import NeutronCloud
-
+    def neutron(self, **options: Any) -> NeutronCloud:
         return self._add(NeutronCloud(url=self.url, trace=self.trace, **options))
 
-    def cinder(self, **options: Any) -> Any:
-        from .openstack.cinder import CinderCloud
-
+    def cinder(self, **options: Any) -> CinderCloud:
         return self._add(CinderCloud(url=self.url, trace=self.trace, **options))
 
-    def keystone(self, **options: Any) -> Any:
-        from .openstack.keystone import Keystone
-
+    def keystone(self, **options: Any) -> Keystone:
         return self._add(Keystone(url=self.url, trace=self.trace, **options))
 
-    def _add(self, cloud: Any) -> Any:
+    def _add(self, cloud: CloudT) -> CloudT:
         cloud.start()
         self.clouds.append(cloud)
         return cloud
@@ -84,17 +91,16 @@ class Lab:
         """A kombu connection to this lab's broker, for your own experiments."""
         return broker.connect(self.url)
 
-    def topology(self, include_builtin: bool = False) -> topology.Topology:
-        """What the broker holds now: exchanges, queues (with counts), bindings."""
+    def topology(self, include_builtin: bool = False) -> views.Topology:
+        """What the broker holds now: exchanges, queues (with counts), bindings;
+        ``.diagram()`` draws it, with who published and consumed from the trace."""
         snap = topology.snapshot(self.url, management_url=self.management_url,
                                  include_builtin=include_builtin)
-        return dataclasses.replace(snap, trace=self.trace)
+        return views.Topology.of(snap, self.trace)
 
-    def monitor(self, interval: float = 0.5, history: int = 20) -> Any:
+    def monitor(self, interval: float = 0.5, history: int = 20) -> QueueMonitor:
         """A live table of this lab's queues (ready, unacked, consumers, recent depths),
         like watching ``rabbitmqctl list_queues``; use it as a context manager."""
-        from .widgets import QueueMonitor
-
         return QueueMonitor(self.topology, interval=interval, history=history)
 
     def describe(self) -> str:
@@ -112,12 +118,11 @@ class Lab:
 
     def stop(self) -> None:
         """Stop every service this lab started (their queues stay on a real RabbitMQ)."""
-        global _current
         while self.clouds:
             self.clouds.pop().stop()
-        with _current_lock:
-            if _current is self:
-                _current = None
+        with Lab._current_lock:
+            if Lab._current is self:
+                Lab._current = None
 
     def __enter__(self) -> Lab:
         return self

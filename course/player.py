@@ -24,109 +24,19 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
 from .diagrams import hop_texts, hops_of, kind_meaning, topology_diagram
-from .embedded import topic_matches
+from .display import in_notebook
 from .i18n import _, get_language
-from .rpc import ENVELOPE_VERSION, SECRET_CONTEXT_KEYS
-from .topology import Topology
+from .topology import Topology, UnknownExchange, snapshot
 from .trace import Hop, format_hops, short_ids
-from .transport_url import MASK, mask_url
-from .widgets import in_notebook
+from .wire import ENVELOPE_VERSION, context_summary, mask, split_message
 
-#: Keys whose values are never shown: tokens, passwords, secrets, credentials.
-SECRET_KEY = re.compile(r"password|passwd|pass$|secret|token|credential", re.IGNORECASE)
-#: Keys of the message shown first, in this order; the others follow as sent.
-MESSAGE_ORDER = ("method", "namespace", "version", "args", "event_type", "publisher_id",
-                 "priority", "payload", "result", "failure", "ending")
 #: Milliseconds between two steps when playing.
 INTERVAL = 1200
 CURRENT = "#fff3c4"  # background of the current row
-
-
-# --------------------------------------------------------------------------- decoding
-
-
-def mask(value: Any, key: str = "") -> Any:
-    """``value`` with secrets replaced by ``****``: values of keys named like a token,
-    password or secret, and the passwords of URLs written in strings."""
-    if key and (key in SECRET_CONTEXT_KEYS or SECRET_KEY.search(key)) \
-            and value not in (None, "", [], {}):
-        return MASK
-    if isinstance(value, dict):
-        return {k: mask(v, str(k)) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [mask(v) for v in value]
-    if isinstance(value, str):
-        return mask_url(value)
-    return value
-
-
-def split_message(body: dict) -> tuple[dict, dict]:
-    """(message, context): the oslo message without its ``_context_*`` keys, and those keys."""
-    context = {k[len("_context_"):]: v for k, v in body.items() if k.startswith("_context_")}
-    message = {k: v for k, v in body.items() if not k.startswith("_context_")}
-    ordered = {k: message.pop(k) for k in MESSAGE_ORDER if k in message}
-    return {**ordered, **message}, context
-
-
-def context_summary(context: dict) -> dict[str, Any]:
-    """Who asked, for what: request id, user, project, roles; the token masked."""
-    def who(name: str) -> str:
-        label, ident = context.get(f"{name}_name"), context.get(f"{name}_id")
-        if label and ident and label != ident:
-            return f"{label} ({ident})"
-        return str(label or ident or "")
-    summary: dict[str, Any] = {"request_id": context.get("request_id")}
-    if context.get("global_request_id"):
-        summary["global_request_id"] = context["global_request_id"]
-    summary[_("user")] = who("user")
-    summary[_("project")] = who("project")
-    summary[_("roles")] = ", ".join(map(str, context.get("roles") or []))
-    if context.get("is_admin"):
-        summary["is_admin"] = True
-    if context.get("auth_token"):
-        summary["auth_token"] = MASK
-    shown = {"request_id", "global_request_id", "user_id", "user_name", "project_id",
-             "project_name", "roles", "is_admin", "auth_token"}
-    others = len(set(context) - shown)
-    summary = {k: v for k, v in summary.items() if v not in (None, "")}
-    if others:
-        summary["…"] = _("{count} other keys", count=others)
-    return summary
-
-
-# --------------------------------------------------------------------------- routing
-
-
-def routed_queues(topology: Topology | None, exchange: str, routing_key: str) -> list[str]:
-    """The queues a broker with this topology puts a message in, as AMQP routes it.
-
-    The default exchange ``""`` routes to the queue named by the key; ``direct`` to the
-    queues bound with that exact key; ``topic`` to those whose binding key matches;
-    ``fanout`` to every bound queue.  (Headers bindings carry no arguments in a
-    snapshot, so they route nothing here.)
-    """
-    if topology is None:
-        return [routing_key] if exchange == "" and routing_key else []
-    if exchange == "":
-        return [routing_key] if routing_key in topology.queues else []
-    found = topology.exchanges.get(exchange)
-    bound = [b for b in topology.bindings if b.exchange == exchange]
-    if found is None:
-        return []
-    if found.type == "fanout":
-        hits = [b.queue for b in bound]
-    elif found.type == "direct":
-        hits = [b.queue for b in bound if b.routing_key == routing_key]
-    elif found.type == "topic":
-        hits = [b.queue for b in bound if topic_matches(b.routing_key, routing_key)]
-    else:
-        hits = []
-    return sorted(set(hits))
 
 
 # --------------------------------------------------------------------------- the player
@@ -139,8 +49,8 @@ class Player:
     request_id: keep only the hops of this request.
     http: also step through the HTTP requests (not on the broker); ``False`` skips them.
     topology: the broker's topology to draw: a :class:`~course.topology.Topology`, a
-        function that returns one (``lab.topology``), or ``None`` for the current lab's
-        (else the configured broker's) snapshot, taken now.
+        function that returns one (``lab.topology``: a lab's trace passes it), or
+        ``None`` for a snapshot of the configured broker, taken now.
     interval: milliseconds between two steps when playing.
     start: the step shown first (1 is the first hop; -1 the last).
     """
@@ -208,7 +118,10 @@ class Player:
             return []
         if hop.queue:
             return [hop.queue]
-        return routed_queues(self.topology, hop.exchange, hop.routing_key)
+        try:
+            return self.topology.route(hop.exchange, hop.routing_key)
+        except UnknownExchange:  # deleted since (an auto-delete fanout exchange, say)
+            return []
 
     def depths(self, step: int | None = None) -> dict[str, int]:
         """Ready messages in each queue the flow touched, at the moment of ``step``.
@@ -442,13 +355,7 @@ class Player:
 def _snapshot(topology: Topology | Callable[[], Topology] | None) -> Topology:
     if isinstance(topology, Topology):
         return topology
-    if topology is not None:
-        return topology()
-    from . import lab
-    from .topology import snapshot
-
-    current = lab._current
-    return current.topology() if current is not None else snapshot()
+    return topology() if topology is not None else snapshot()
 
 
 def _envelope_note() -> str:

@@ -50,6 +50,13 @@ from .errors import BrokerUnreachable, CourseError
 from .i18n import _
 from .trace import Trace
 from .transport_url import TransportURL, mask_url, parse_transport_url
+from .wire import (
+    SECRET_CONTEXT_KEYS,
+    deserialize_msg,
+    pack_context,
+    serialize_msg,
+    unpack_context,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -69,14 +76,11 @@ DEFAULTS: dict[str, Any] = {
     "executor_thread_pool_size": 64,
 }
 
-ENVELOPE_VERSION = "2.0"
 #: Duplicates are detected among the last 16 ``_unique_id`` values seen (oslo's _MsgIdCache).
 DUPLICATE_WINDOW = 16
 #: On RabbitMQ, how often a waiting consumer looks whether it was asked to stop (the
 #: embedded broker wakes it at once instead).
 STOP_CHECK_SECONDS = 0.25
-#: Keys never copied from a context into a notification (oslo.context's redacted copy).
-SECRET_CONTEXT_KEYS = ("auth_token", "service_catalog", "auth_token_info")
 
 
 # --------------------------------------------------------------------------- errors
@@ -231,30 +235,6 @@ class NoOpSerializer:
 
     def deserialize_context(self, ctxt: dict) -> dict:
         return ctxt
-
-
-# --------------------------------------------------------------------------- the envelope
-
-
-def serialize_msg(msg: dict) -> dict:
-    """oslo's 2.0 envelope: the real message travels as a JSON string inside it."""
-    return {"oslo.version": ENVELOPE_VERSION, "oslo.message": json.dumps(msg)}
-
-
-def deserialize_msg(body: dict) -> dict:
-    if isinstance(body, dict) and "oslo.message" in body:
-        return json.loads(body["oslo.message"])
-    return body  # 1.0: no envelope (the old notification driver)
-
-
-def pack_context(msg: dict, ctxt: dict) -> None:
-    """The request context travels flattened, as ``_context_<key>`` entries."""
-    msg.update((f"_context_{key}", value) for key, value in ctxt.items())
-
-
-def unpack_context(msg: dict) -> dict:
-    return {key[len("_context_"):]: msg.pop(key) for key in list(msg)
-            if key.startswith("_context_")}
 
 
 def serialize_remote_exception(error: BaseException) -> str:

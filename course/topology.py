@@ -9,7 +9,11 @@ RabbitMQ's built-ins (the default exchange ``""``, the ``amq.*`` exchanges and t
 implicit binding of every queue to the default exchange) are hidden unless
 ``include_builtin=True``: they are the same on every broker and hide what a lesson shows.
 Only bindings to queues are kept; exchange-to-exchange bindings are ignored, since
-oslo.messaging declares none.
+oslo.messaging declares none.  :meth:`Topology.route` says where a message would go,
+by the same rule the broker follows (:mod:`course.routing`).
+
+A snapshot is a record: it does not draw itself.  ``course.diagrams.topology_diagram``
+draws one, and the snapshots a lab hands out (``lab.topology()``) have ``.diagram()``.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from . import embedded
+from . import embedded, routing
 from .broker import configured_url
+from .display import exchange_label
+from .display import table as align
 from .errors import BrokerUnreachable, CourseError
 from .i18n import _
 from .transport_url import Host, TransportURL, open_connection, parse_transport_url
@@ -41,7 +47,7 @@ EXCHANGE_COLUMNS = ("name", "type", "durable", "auto_delete", "arguments")
 Columns = Sequence[str] | str
 #: rabbitmqctl list_bindings identifiers -> Binding attributes.
 BINDING_COLUMNS = {"source_name": "exchange", "destination_name": "queue",
-                   "routing_key": "routing_key"}
+                   "routing_key": "routing_key", "arguments": "arguments"}
 
 
 class ManagementAPIError(CourseError):
@@ -50,6 +56,13 @@ class ManagementAPIError(CourseError):
 
 class UnknownColumn(CourseError, ValueError):
     """A table column that rabbitmqctl would not know either."""
+
+
+class UnknownExchange(CourseError, KeyError):
+    """A message published to an exchange the broker does not have (a 404 on a broker)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 @dataclass(frozen=True)
@@ -79,14 +92,25 @@ class Queue:
         return self.messages_ready + self.messages_unacknowledged
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Binding:
+    """A queue bound to an exchange; ``arguments`` matter to headers exchanges (they take
+    no part in the hash, so bindings go in sets; equality compares them)."""
+
     exchange: str
     queue: str
     routing_key: str = ""
+    arguments: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    def sort_key(self) -> tuple[str, str, str, str]:
+        return (self.exchange, self.queue, self.routing_key,
+                json.dumps(self.arguments, sort_keys=True, default=str))
+
+    def __lt__(self, other: Binding) -> bool:
+        return self.sort_key() < other.sort_key()
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Topology:
     """Exchanges and queues by name, bindings sorted; equal when the broker state is equal.
 
@@ -94,19 +118,46 @@ class Topology:
     equality, so an embedded snapshot can be compared with a RabbitMQ one.
     """
 
-    exchanges: dict[str, Exchange] = field(default_factory=dict, hash=False)
-    queues: dict[str, Queue] = field(default_factory=dict, hash=False)
+    exchanges: dict[str, Exchange] = field(default_factory=dict)
+    queues: dict[str, Queue] = field(default_factory=dict)
     bindings: tuple[Binding, ...] = ()
-    vhost: str = field(default="/", compare=False)
-    source: str = field(default="", compare=False)
-    #: The trace of the lab that took this snapshot, if any: diagrams then show who
-    #: publishes and who consumes.
-    trace: Any = field(default=None, compare=False, hash=False, repr=False)
+    vhost: str = "/"
+    source: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "exchanges", dict(sorted(self.exchanges.items())))
         object.__setattr__(self, "queues", dict(sorted(self.queues.items())))
-        object.__setattr__(self, "bindings", tuple(sorted(set(self.bindings))))
+        object.__setattr__(self, "bindings", tuple(sorted(set(self.bindings),
+                                                          key=Binding.sort_key)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Topology):
+            return NotImplemented
+        return (self.exchanges, self.queues, self.bindings) == (
+            other.exchanges, other.queues, other.bindings)
+
+    def __hash__(self) -> int:
+        return hash(self.bindings)
+
+    def route(self, exchange: str, routing_key: str = "",
+              headers: Mapping[str, Any] | None = None) -> list[str]:
+        """The queues a message published now to ``exchange`` with ``routing_key`` (and,
+        for a headers exchange, ``headers``) would reach, sorted; [] for none.
+
+        The default exchange ``""`` and the ``amq.*`` ones exist on every broker even
+        when the snapshot hides them; any other unknown exchange raises
+        :class:`UnknownExchange`, as publishing to it is an error on a broker.
+        """
+        if exchange == "":
+            return routing.route_default(routing_key, self.queues)
+        found = self.exchanges.get(exchange)
+        if found is None:
+            if is_builtin_exchange(exchange):
+                return []
+            raise UnknownExchange(_("No exchange {name} in this topology: a broker would "
+                                    "refuse the message (404 NOT_FOUND).", name=exchange))
+        bound = [b for b in self.bindings if b.exchange == exchange]
+        return sorted(routing.route(found.type, bound, routing_key, headers))
 
     def __repr__(self) -> str:
         return (f"Topology(vhost={self.vhost!r}, source={self.source!r}, "
@@ -127,40 +178,27 @@ class Topology:
     def exchanges_table(self, columns: Columns = ("name", "type")) -> str:
         """Exchanges like ``rabbitmqctl list_exchanges <columns>``."""
         columns = _columns(columns, EXCHANGE_COLUMNS)
-        return _render(columns, [[_exchange_label(e.name) if c == "name" else getattr(e, c)
+        return _render(columns, [[exchange_label(e.name) if c == "name" else getattr(e, c)
                                   for c in columns] for e in self.exchanges.values()])
 
-    def bindings_table(self, columns: Columns = tuple(BINDING_COLUMNS)) -> str:
-        """Bindings like ``rabbitmqctl list_bindings source_name destination_name routing_key``."""
+    def bindings_table(self, columns: Columns = ("source_name", "destination_name",
+                                                 "routing_key")) -> str:
+        """Bindings like ``rabbitmqctl list_bindings source_name destination_name
+        routing_key`` (``arguments`` is a column too)."""
         columns = _columns(columns, tuple(BINDING_COLUMNS))
         rows = [[getattr(b, BINDING_COLUMNS[c]) for c in columns] for b in self.bindings]
         if "source_name" in columns:
             i = columns.index("source_name")
             for row in rows:
-                row[i] = _exchange_label(row[i])
+                row[i] = exchange_label(row[i])
         return _render(columns, rows)
-
-    def diagram(self, **options: Any) -> Any:
-        """This topology drawn (a ``course.diagrams.TopologyDiagram``): SVG in a notebook.
-
-        Options as :func:`course.diagrams.topology_diagram`: ``trace=`` adds who published
-        and consumed, ``highlight=`` hops, ``group=``...
-        """
-        from .diagrams import topology_diagram
-
-        options.setdefault("trace", self.trace)
-        return topology_diagram(self, **options)
-
-    def ascii(self, **options: Any) -> str:
-        """The same diagram as text, for a terminal (same options as :meth:`diagram`)."""
-        return self.diagram(**options).ascii()
 
     def diff(self, other: Topology) -> list[str]:
         """What changed from this snapshot to ``other``, one sentence each; [] when equal."""
         changes = _diff_named(self.exchanges, other.exchanges, _exchange_change)
         changes += _diff_named(self.queues, other.queues, _queue_change)
         for binding in sorted(set(self.bindings) ^ set(other.bindings)):
-            fill = {"exchange": _exchange_label(binding.exchange), "queue": binding.queue,
+            fill = {"exchange": exchange_label(binding.exchange), "queue": binding.queue,
                     "key": json.dumps(binding.routing_key)}
             changes.append(_("Binding {exchange} → {queue} (routing key {key}) added.", **fill)
                            if binding in other.bindings else
@@ -185,11 +223,12 @@ def parse(records: Mapping[str, Iterable[Mapping[str, Any]]], *, vhost: str = "/
                                      bool(r.get("auto_delete")), dict(r.get("arguments") or {}))
                  for r in records["exchanges"]}
     queues = {r["name"]: _queue(r) for r in records["queues"]}
-    bindings = {Binding(r["source"], r["destination"], r.get("routing_key") or "")
-                for r in records["bindings"] if r.get("destination_type", "queue") == "queue"}
-    bindings = {b for b in bindings if b.exchange in exchanges and b.queue in queues}
+    bindings = [Binding(r["source"], r["destination"], r.get("routing_key") or "",
+                        dict(r.get("arguments") or {}))
+                for r in records["bindings"] if r.get("destination_type", "queue") == "queue"]
+    bindings = [b for b in bindings if b.exchange in exchanges and b.queue in queues]
     if not include_builtin:
-        bindings = {b for b in bindings if b.exchange != ""}
+        bindings = [b for b in bindings if b.exchange != ""]
         bound = {b.exchange for b in bindings}
         exchanges = {n: e for n, e in exchanges.items()
                      if not is_builtin_exchange(n) or n in bound}
@@ -349,10 +388,6 @@ def _columns(columns: Columns, known: Sequence[str]) -> tuple[str, ...]:
     return columns
 
 
-def _exchange_label(name: str) -> str:
-    return name or _("(AMQP default)")
-
-
 def _cell(value: object) -> str:
     """Values written the way rabbitmqctl writes them."""
     if isinstance(value, bool):
@@ -365,14 +400,10 @@ def _cell(value: object) -> str:
 
 def _render(columns: Sequence[str], rows: list[list[object]]) -> str:
     """Aligned columns under a header row; numbers to the right."""
-    cells = [list(columns)] + [[_cell(v) for v in row] for row in rows]
-    numeric = [bool(rows) and all(isinstance(row[i], int) and not isinstance(row[i], bool)
-                                  for row in rows) for i in range(len(columns))]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
-    return "\n".join(
-        "  ".join(c.rjust(w) if num else c.ljust(w)
-                  for c, w, num in zip(line, widths, numeric, strict=True)).rstrip()
-        for line in cells)
+    numeric = {i for i in range(len(columns))
+               if rows and all(isinstance(row[i], int) and not isinstance(row[i], bool)
+                               for row in rows)}
+    return align([list(columns), *([_cell(v) for v in row] for row in rows)], right=numeric)
 
 
 # -- diff --------------------------------------------------------------------------------
@@ -395,7 +426,7 @@ def _diff_named(before: dict[str, Any], after: dict[str, Any],
 
 
 def _exchange_change(what: str, e: Exchange, *change: str) -> str:
-    name = _exchange_label(e.name)
+    name = exchange_label(e.name)
     if what == "added":
         return _("Exchange {name} added ({type}).", name=name, type=e.type)
     if what == "removed":

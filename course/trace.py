@@ -15,6 +15,10 @@ Words used here:
   HTTP, not over the broker: recorded so that the picture is complete);
 * a **hop** is one message's trip from a publisher to one queue and, when it was
   consumed, to its receiver: a fanout message makes one hop per queue.
+
+The trace is a record: it does not draw itself.  ``course.diagrams.flow_diagram`` and
+``course.player.Player`` read it, and the trace of a lab (``lab.trace``) has
+``.diagram()`` and ``.player()``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
+from .display import exchange_label, table
 from .i18n import _
 
 #: Events kept by default: about 600 boots of a small cloud; each event keeps its message
@@ -79,10 +84,38 @@ class Hop:
 
     @property
     def exchange_label(self) -> str:
-        return self.exchange or "(default)"
+        return exchange_label(self.exchange)
 
 
-class Trace:
+class Hops:
+    """The readers every selection of events has: its hops, as rows and as a table."""
+
+    events: list[Event]
+
+    @property
+    def hops(self) -> list[Hop]:
+        return hops(self.events)
+
+    def rows(self) -> list[dict]:
+        """Every hop as a plain dict, for tables, DataFrames and exercises."""
+        return [_row(h) for h in self.hops]
+
+    def table(self) -> str:
+        """The hops as a plain-text table, one line each, in order."""
+        return format_hops(self.hops)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+@dataclass
+class TraceView(Hops):
+    """A fixed selection of events (for one request, say) with the same readers."""
+
+    events: list[Event]
+
+
+class Trace(Hops):
     """A bounded, thread-safe record of message events, shared by every service of a lab."""
 
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
@@ -112,76 +145,15 @@ class Trace:
             self._events.clear()
             self.dropped = 0
 
-    def __len__(self) -> int:
-        return len(self._events)
-
-    # -- reading it ------------------------------------------------------------------
-
-    @property
-    def hops(self) -> list[Hop]:
-        return hops(self.events)
-
     def for_request(self, request_id: str) -> TraceView:
         """Only the messages of one request (an API call such as a boot)."""
         return TraceView([e for e in self.events if e.request_id == request_id])
 
-    def rows(self) -> list[dict]:
-        """Every hop as a plain dict, for tables, DataFrames and exercises."""
-        return [_row(h) for h in self.hops]
-
-    def table(self) -> str:
-        """The hops as a plain-text table, one line each, in order."""
-        return format_hops(self.hops)
-
-    def diagram(self, **options: object) -> object:
-        """The hops as a sequence diagram (``course.diagrams.FlowDiagram``); see
-        :func:`course.diagrams.flow_diagram` for the options."""
-        from .diagrams import flow_diagram
-
-        return flow_diagram(self, **options)
-
-    def player(self, **options: object) -> object:
-        """Step through these hops one message at a time (a ``course.player.Player``);
-        see :class:`course.player.Player` for the options."""
-        from .player import Player
-
-        return Player(self, **options)
+    def __len__(self) -> int:
+        return len(self._events)
 
     def __repr__(self) -> str:
         return f"<Trace: {len(self)} events, limit {self.limit}, {self.dropped} dropped>"
-
-
-@dataclass
-class TraceView:
-    """A fixed selection of events (for one request, say) with the same readers."""
-
-    events: list[Event]
-
-    @property
-    def hops(self) -> list[Hop]:
-        return hops(self.events)
-
-    def rows(self) -> list[dict]:
-        return [_row(h) for h in self.hops]
-
-    def table(self) -> str:
-        return format_hops(self.hops)
-
-    def diagram(self, **options: object) -> object:
-        """The hops of this selection as a sequence diagram."""
-        from .diagrams import flow_diagram
-
-        return flow_diagram(self, **options)
-
-    def player(self, **options: object) -> object:
-        """Step through these hops one message at a time (a ``course.player.Player``);
-        see :class:`course.player.Player` for the options."""
-        from .player import Player
-
-        return Player(self, **options)
-
-    def __len__(self) -> int:
-        return len(self.events)
 
 
 def hops(events: Iterable[Event]) -> list[Hop]:
@@ -215,23 +187,26 @@ def hops(events: Iterable[Event]) -> list[Hop]:
     return result
 
 
-def format_hops(hops: list[Hop]) -> str:
-    """Aligned columns: number, kind, sender, exchange, routing key, queue, receiver, method.
+def hop_header() -> list[str]:
+    """The columns of every hop table: AMQP's own words stay in English."""
+    return ["#", _("kind"), _("from"), "exchange", "routing key", "queue", _("to"), _("method")]
+
+
+def hop_cells(hop: Hop, method: str | None = None) -> list[str]:
+    """One hop under :func:`hop_header`; ``method`` replaces the method column.
 
     HTTP requests (never on the broker) show ``HTTP`` where the exchange would be.
     """
-    header = ["#", _("kind"), _("from"), "exchange", "routing key", "queue", _("to"),
-              _("method")]
-    lines = [header]
-    for hop in hops:
-        lines.append([str(hop.number), hop.kind, hop.sender,
-                      "HTTP" if hop.kind == "http" else hop.exchange_label, hop.routing_key,
-                      hop.queue or ("" if hop.kind == "http" else _("(waiting)")),
-                      hop.receiver, hop.method])
-    lines = [[short_ids(cell) for cell in row] for row in lines]
-    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
-                     .rstrip() for row in lines)
+    return [str(hop.number), hop.kind, hop.sender,
+            "HTTP" if hop.kind == "http" else hop.exchange_label, hop.routing_key,
+            hop.queue or ("" if hop.kind == "http" else _("(waiting)")),
+            hop.receiver, hop.method if method is None else method]
+
+
+def format_hops(hops: list[Hop]) -> str:
+    """Aligned columns: number, kind, sender, exchange, routing key, queue, receiver, method."""
+    return table([[short_ids(cell) for cell in row]
+                  for row in [hop_header(), *(hop_cells(hop) for hop in hops)]])
 
 
 def short_ids(text: str) -> str:

@@ -3,36 +3,31 @@
 * :class:`QueueMonitor`: a table of queues (ready, unacked, consumers) refreshed while
   a flow runs, with a small history of depths, like watching
   ``rabbitmqctl list_queues name messages_ready messages_unacknowledged consumers``.
-* :func:`progress`: a progress bar for long runs (booting 100 VMs), an ipywidgets bar
-  in a notebook and a text bar in a terminal.
+* :class:`ProgressBar`: a progress bar for long runs (booting 100 VMs), from
+  ``tqdm.auto``: a widget in a notebook, a line of text in a terminal.
 
-Every object here also renders as plain text and HTML, so a front end without
-widgets (nbval, a terminal, a static HTML export) shows the figures, not a model id.
+Every object here also renders as plain text and HTML (:class:`~course.display.Display`),
+so a front end without widgets (nbval, a terminal, a static HTML export) shows the
+figures, not a model id.
 """
 
 from __future__ import annotations
 
 import html
-import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any
 
+from tqdm.auto import tqdm
+
+from .display import Display, table
 from .i18n import _
 from .topology import Topology
 
-T = TypeVar("T")
-
 #: Characters of the depth sparkline, from empty to full.
 BARS = " ▁▂▃▄▅▆▇█"
-
-
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel (where widgets can be displayed)."""
-    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
-    return bool(shell) and type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def sparkline(values: Iterable[int]) -> str:
@@ -43,7 +38,7 @@ def sparkline(values: Iterable[int]) -> str:
     return "".join(BARS[round(v / top * (len(BARS) - 1))] for v in values)
 
 
-class QueueMonitor:
+class QueueMonitor(Display):
     """Samples a broker's queues every ``interval`` seconds while started.
 
     ``source`` returns a :class:`~course.topology.Topology` (``lab.topology`` does).
@@ -119,12 +114,7 @@ class QueueMonitor:
         return ("name", "messages_ready", "messages_unacknowledged", "consumers", _("history"))
 
     def text(self) -> str:
-        lines = [self.headers(), *((n, str(r), str(u), str(c), h)
-                                   for n, r, u, c, h in self.rows())]
-        widths = [max(len(line[i]) for line in lines) for i in range(5)]
-        return "\n".join("  ".join(cell.rjust(w) if 0 < i < 4 else cell.ljust(w)
-                                   for i, (cell, w) in enumerate(zip(line, widths, strict=True)))
-                         .rstrip() for line in lines)
+        return table([self.headers(), *self.rows()], right={1, 2, 3})
 
     def html(self) -> str:
         head = "".join(f"<th>{html.escape(h)}</th>" for h in self.headers())
@@ -134,6 +124,9 @@ class QueueMonitor:
             for n, r, u, c, h in self.rows())
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
+    def rich(self) -> dict[str, str]:
+        return {"text/html": self.html()}
+
     def widget(self) -> Any:
         """An ipywidgets.HTML kept up to date by the sampling thread."""
         import ipywidgets
@@ -142,64 +135,28 @@ class QueueMonitor:
             self._widget = ipywidgets.HTML(self.html())
         return self._widget
 
-    def __str__(self) -> str:
-        return self.text()
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
-        bundle = {"text/plain": self.text(), "text/html": self.html()}
-        if in_notebook():
-            bundle.update(self.widget()._repr_mimebundle_())
-            bundle["text/plain"] = self.text()
-        return bundle
+class ProgressBar:
+    """A ``(done, total)`` callback (what ``NovaCloud.boot_many`` reports to) drawn by
+    ``tqdm.auto``: a widget in a notebook, a line on stderr in a terminal.
 
+    A report of 0 done starts a new bar; the bar closes when everything is done.
+    """
 
-class _TextBar:
-    """A one-line progress bar on stderr, redrawn in place."""
+    def __init__(self, description: str = "") -> None:
+        self.description = description
+        self.bar: Any = None
 
-    def __init__(self, total: int, description: str) -> None:
-        self.total, self.description, self.count = total, description, 0
-
-    def update(self, count: int) -> None:
-        self.count = count
-        width = 30
-        filled = round(width * count / self.total) if self.total else width
-        sys.stderr.write(f"\r{self.description} [{'#' * filled}{'.' * (width - filled)}] "
-                         f"{count}/{self.total}")
-        sys.stderr.flush()
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None or done == 0:
+            self.close()
+            self.bar = tqdm(total=total, desc=self.description, leave=True)
+        self.bar.n = done
+        self.bar.refresh()
+        if done >= total:
+            self.close()
 
     def close(self) -> None:
-        sys.stderr.write("\n")
-
-
-class _WidgetBar:
-    def __init__(self, total: int, description: str) -> None:
-        import ipywidgets
-        from IPython.display import display
-
-        self.bar = ipywidgets.IntProgress(min=0, max=max(total, 1), description=description)
-        self.label = ipywidgets.Label(f"0/{total}")
-        self.total = total
-        display(ipywidgets.HBox([self.bar, self.label]))
-
-    def update(self, count: int) -> None:
-        self.bar.value = count
-        self.label.value = f"{count}/{self.total}"
-
-    def close(self) -> None:
-        self.bar.bar_style = "success"
-
-
-def progress(items: Iterable[T], total: int | None = None,
-             description: str = "") -> Iterator[T]:
-    """Yield ``items`` while showing how many are done (a widget in a notebook)."""
-    items = list(items) if total is None else items
-    total = len(items) if total is None else total  # type: ignore[arg-type]
-    bar = _WidgetBar(total, description) if in_notebook() else _TextBar(total, description)
-    done = 0
-    try:
-        for item in items:
-            yield item
-            done += 1
-            bar.update(done)
-    finally:
-        bar.close()
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

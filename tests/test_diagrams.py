@@ -16,7 +16,7 @@ import pytest
 
 import course
 from course import broker as course_broker
-from course import diagrams, rpc, topology
+from course import diagrams, rpc, topology, views
 from course.diagrams import (
     FlowDiagram,
     GraphvizMissing,
@@ -42,7 +42,7 @@ class MiniNova:
 
     def __init__(self, computes=("c1", "c2"), url=None, trace=None):
         self.url = url
-        self.trace = trace if trace is not None else Trace()
+        self.trace = trace if trace is not None else views.Trace()
         self.computes = tuple(computes)
         self.transports = {}
         self.servers = []
@@ -124,7 +124,7 @@ class MiniNova:
         return self.trace.for_request(ctxt["request_id"])
 
     def topology(self, **kw):
-        return topology.snapshot(self.url, **kw)
+        return views.Topology.of(topology.snapshot(self.url, **kw), self.trace)
 
     def stop(self):
         for server in self.servers:
@@ -217,7 +217,7 @@ def test_topology_diagram_draws_what_the_broker_holds(nova, english):
 
 def test_without_a_trace_no_service_is_guessed(nova):
     nova.boot()
-    src = nova.topology().diagram().source
+    src = topology_diagram(topology.snapshot(nova.url)).source
     assert '"P:' not in src and '"C:' not in src
     assert "publisher" not in src
 
@@ -262,7 +262,7 @@ def test_ascii_topology_of_a_fixed_topology(embedded, english):
         producer = kombu.Producer(channel, serializer="json")
         producer.publish({"text": "disk full"}, exchange="direct_logs", routing_key="error")
         producer.publish({"text": "hello"}, exchange="logs", routing_key="")
-        text = topology.snapshot().ascii()
+        text = topology_diagram(topology.snapshot()).ascii()
     assert isinstance(text, Text)
     assert text == """\
 Exchanges ─ routing key ─▶ queues [ready | unacked | consumers] ─▶ consumers:
@@ -276,7 +276,7 @@ Exchanges ─ routing key ─▶ queues [ready | unacked | consumers] ─▶ con
     └─ orphan               ─▶ orphan  [ready 0 | unacked 0 | consumers 0]
 P publisher · X exchange (type) · queue [ready | unacked | consumers] ─▶ consumer"""
     # The DOT draws one arrow per binding, as the tutorials do.
-    src = topology.snapshot().diagram().source
+    src = topology_diagram(topology.snapshot()).source
     assert [re.search(r'label="([^"]*)"', e).group(1)
             for e in edges(src, "x:direct_logs", "q:all")] == ["error", "info", "warning"]
 
@@ -358,7 +358,7 @@ def test_many_similar_queues_are_grouped(embedded, english):
 
 
 def test_several_brokers_as_clusters(embedded, english):
-    trace = Trace()
+    trace = views.Trace()
     cells = {"cell1": MiniNova(["a1"], "embedded:///cell1", trace),
              "cell2": MiniNova(["b1", "b2"], "embedded:///cell2", trace)}
     try:
@@ -412,7 +412,7 @@ def test_flow_diagram_numbers_hops_and_styles_each_kind(nova, english):
 
 
 def test_ascii_flow_is_a_sequence_diagram(embedded, english):
-    trace = Trace()
+    trace = views.Trace()
     a = rpc.get_transport(None, "nova", service="nova-conductor:ctl", trace=trace)
     b = rpc.get_transport(None, "nova", service="nova-compute:c1", trace=trace)
 

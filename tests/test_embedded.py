@@ -16,7 +16,7 @@ from amqp import exceptions as amqp_errors
 
 import course
 from course import embedded
-from course.embedded import topic_matches
+from course.routing import topic_matches
 
 
 @pytest.fixture(autouse=True)

@@ -66,8 +66,10 @@ def test_boot_many_with_a_progress_bar_and_a_monitor(capsys):
         with lab.monitor(interval=0.01) as monitor:
             servers = cloud.boot_many(5)
         assert [s.status for s in servers] == ["ACTIVE"] * 5
-        assert {s.host for s in servers} == {"compute1", "compute2"}
-        assert capsys.readouterr().err.rstrip().endswith("5/5")
+        # which host each got depends on when the computes reported their resources
+        assert {s.host for s in servers} <= {"compute1", "compute2"}
+        shown = capsys.readouterr().err.split("\r")
+        assert "booting: 100%" in shown[-1] and "5/5" in shown[-1]
         rows = {name: (ready, unacked, consumers) for name, ready, unacked, consumers, _h
                 in monitor.rows()}
         assert rows["compute.compute1"] == (0, 0, 1)

@@ -520,7 +520,7 @@ def test_keystone_with_the_noop_driver_touches_no_broker(url):
 
 def test_messages_are_translated(url):
     with Keystone(url) as keystone:
-        keystone.service().stop()
+        keystone.service("keystone").stop()
         try:
             i18n.set_language("fr")
             with pytest.raises(keystone_mod.KeystoneUnavailable, match="arrêté"):

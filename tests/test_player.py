@@ -11,9 +11,10 @@ from course import player as player_module
 from course import rpc
 from course.diagrams import HIGHLIGHT
 from course.openstack.nova import Timings
-from course.player import Player, mask, routed_queues
+from course.player import Player
 from course.topology import Binding, Exchange, Queue, Topology
 from course.trace import Trace
+from course.wire import mask
 
 
 @pytest.fixture(autouse=True)
@@ -196,7 +197,7 @@ def test_without_dot_the_player_shows_the_text_diagram(booted, monkeypatch, tmp_
 
 
 def test_an_empty_flow():
-    player = Trace().player()
+    player = Player(Trace())
     assert player.step == 0 and player.hop is None and len(player) == 0
     assert player.next().step == 0 and player.previous().step == 0
     assert str(player) == "No message in this trace yet."
@@ -211,10 +212,10 @@ def test_routing_of_messages_nobody_took():
         queues={n: Queue(n) for n in ("compute.c1", "all", "a", "b", "reply_1")},
         bindings=(Binding("nova", "compute.c1", "compute.c1"), Binding("nova", "all", "#"),
                   Binding("d", "a", "k"), Binding("f", "a", "x"), Binding("f", "b", "")))
-    assert routed_queues(topology, "nova", "compute.c1") == ["all", "compute.c1"]
-    assert routed_queues(topology, "nova", "compute.c2") == ["all"]
-    assert routed_queues(topology, "d", "k") == ["a"] and routed_queues(topology, "d", "z") == []
-    assert routed_queues(topology, "f", "anything") == ["a", "b"]
-    assert routed_queues(topology, "", "reply_1") == ["reply_1"]
-    assert routed_queues(topology, "", "reply_2") == []
-    assert routed_queues(topology, "gone", "k") == []
+    route = topology.route
+    assert route("nova", "compute.c1") == ["all", "compute.c1"]
+    assert route("nova", "compute.c2") == ["all"]
+    assert route("d", "k") == ["a"] and route("d", "z") == []
+    assert route("f", "anything") == ["a", "b"]
+    assert route("", "reply_1") == ["reply_1"]
+    assert route("", "reply_2") == []

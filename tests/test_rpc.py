@@ -726,7 +726,7 @@ def test_trace_records_every_move_and_joins_them_into_hops(lab):
              h.method) for h in call.hops] == [
         ("call", "nova-api:ctl", "nova", "compute.cmp2", "compute.cmp2", "nova-compute:cmp2",
          "whoami"),
-        ("reply", "nova-compute:cmp2", "(default)", reply_q, reply_q, "nova-api:ctl", "")]
+        ("reply", "nova-compute:cmp2", "(AMQP default)", reply_q, reply_q, "nova-api:ctl", "")]
     fanout = lab.trace.for_request("req-fan").hops
     assert sorted(h.receiver for h in fanout) == ["nova-compute:cmp1", "nova-compute:cmp2"]
     assert all(h.kind == "fanout" and h.exchange == "compute_fanout" for h in fanout)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import kombu
 import pytest
+from helpers import eventually
 
 import course
-from course.widgets import QueueMonitor, progress, sparkline
+from course.widgets import ProgressBar, QueueMonitor, sparkline
 
 
 @pytest.fixture
@@ -38,12 +39,11 @@ def test_monitor_follows_the_queue_depth(queue):
 
 def test_monitor_runs_in_the_background(queue):
     with QueueMonitor(course.topology.snapshot, interval=0.01) as monitor:
+        first = len(monitor.samples)
         kombu.Producer(queue.default_channel).publish(b"x", routing_key="compute.c1")
-        for _n in range(200):
-            if monitor.rows() and monitor.rows()[0][1] == 1:
-                break
-            monitor._stop.wait(0.01)
-    assert monitor.rows()[0][1] == 1
+        # the background thread samples on its own: the new depth shows without sample()
+        assert eventually(lambda: monitor.rows() and monitor.rows()[0][1] == 1)
+        assert len(monitor.samples) > first
 
 
 def test_static_rendering_without_a_notebook(queue):
@@ -60,6 +60,14 @@ def test_monitor_headers_in_french(queue):
         course.set_language("en")
 
 
-def test_progress_in_a_terminal(capsys):
-    assert list(progress(range(3), description="boot")) == [0, 1, 2]
-    assert capsys.readouterr().err.endswith("boot [##############################] 3/3\n")
+def test_progress_bar_in_a_terminal(capsys):
+    bar = ProgressBar("boot")
+    for done in range(4):
+        bar(done, 3)
+    shown = [line.strip() for line in capsys.readouterr().err.split("\r") if line.strip()]
+    assert shown[0].startswith("boot:   0%") and "0/3" in shown[0]
+    assert shown[-1].startswith("boot: 100%") and "3/3" in shown[-1]
+    assert bar.bar is None  # closed once everything is done
+    bar(0, 2)  # a new run starts a new bar
+    assert bar.bar is not None and bar.bar.total == 2
+    bar.close()

@@ -70,7 +70,7 @@ def idle_cloud(url: str, seconds: float = IDLE_SECONDS, computes: int = COMPUTES
 
 def diagram_time(computes: int = DIAGRAM_COMPUTES) -> dict:
     """Seconds to snapshot and draw (SVG, through ``dot``) a lab with ``computes`` computes."""
-    from ..diagrams import GraphvizMissing
+    from ..diagrams import GraphvizMissing, topology_diagram
     from ..topology import snapshot
 
     trace = Trace()
@@ -79,7 +79,7 @@ def diagram_time(computes: int = DIAGRAM_COMPUTES) -> dict:
                    resources=RESOURCES) as cloud:
         cloud.boot("vm1").wait(timeout=30)
         started = time.perf_counter()
-        drawing = snapshot(url).diagram(trace=trace)
+        drawing = topology_diagram(snapshot(url), trace=trace)
         try:
             output, with_dot = drawing.svg(), True
         except GraphvizMissing:

@@ -42,10 +42,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from .. import rpc, topology
+from .. import rpc
 from ..errors import CourseError
 from ..i18n import _
 from ..trace import Trace
+from .cloud import APIUnavailable, Cloud, NotFound
 from .service import Service, cleanup_together, coerce_timings, record_http
 
 LOG = logging.getLogger(__name__)
@@ -127,15 +128,8 @@ def request_context(project_id: str = "demo", user_id: str = "demo",
             "timestamp": datetime.now(timezone.utc).isoformat()}
 
 
-class CinderUnavailable(CourseError):
+class CinderUnavailable(APIUnavailable):
     """cinder-api is stopped."""
-
-
-class NotFound(CourseError, KeyError):
-    """No such volume type or service."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
 
 
 @dataclass(eq=False)
@@ -455,7 +449,7 @@ class CinderVolume(Service):
 # --------------------------------------------------------------------------- the facade
 
 
-class CinderCloud:
+class CinderCloud(Cloud):
     """cinder-api and cinder-scheduler on a controller, one cinder-volume per
     ``host@backend``; every message on exchange ``openstack``.
 
@@ -471,8 +465,7 @@ class CinderCloud:
                  timings: CinderTimings | dict | str | None = None,
                  controller: str = "controller", notifications: bool = False,
                  options: dict | None = None) -> None:
-        self.url = url
-        self.trace = trace if trace is not None else Trace()
+        super().__init__(url, trace)
         self.timings = CinderTimings.coerce(timings)
         self.db = _Database()
         options = {"rpc_response_timeout": self.timings.rpc_response_timeout, **(options or {})}
@@ -490,7 +483,6 @@ class CinderCloud:
         #: volume_backend_name=<backend>`` makes them: one per backend.
         self.volume_types = {backend: {"volume_backend_name": backend}
                              for backend in self.backends}
-        self._stopped = False
 
     def __repr__(self) -> str:
         return f"<CinderCloud backends={sorted(self.volumes)}>"
@@ -499,20 +491,10 @@ class CinderCloud:
     def services(self) -> list[Service]:
         return [self.api, self.scheduler, *self.volumes.values()]
 
-    def service(self, binary: str, host: str) -> Service:
-        """One process, for failure labs: ``cinder.service("cinder-volume",
-        "node1@lvm").stop()``."""
-        for service in self.services:
-            if service.binary == binary and service.host == host:
-                return service
-        raise NotFound(_("No service {binary} on host {host} in this cloud.",
-                         binary=binary, host=host))
-
     def start(self, timeout: float = 10.0) -> CinderCloud:
         """Start the volume services, then the scheduler (which asks them for their
         capabilities), then the API; return once the scheduler knows every backend."""
-        if self._stopped:
-            raise CourseError(_("This cloud was stopped: create a new one to start again."))
+        self._check_startable()
         for volume in self.volumes.values():
             volume.start()
         self.scheduler.start()
@@ -527,15 +509,6 @@ class CinderCloud:
         """Stop every process and close its connections (in parallel)."""
         self._stopped = True
         cleanup_together(reversed(self.services))
-
-    def __enter__(self) -> CinderCloud:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def topology(self, **kwargs: Any) -> topology.Topology:
-        return topology.snapshot(self.url, **kwargs)
 
     def create_volume(self, size: int = 1, name: str | None = None,
                       volume_type: str | None = None,

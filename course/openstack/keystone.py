@@ -34,10 +34,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from .. import rpc, topology
+from .. import rpc
 from ..errors import CourseError
 from ..i18n import _
 from ..trace import Trace
+from .cloud import APIUnavailable, Cloud, NotFound
 from .service import Service
 
 #: ``keystone/conf/__init__.py``: Keystone's control exchange.
@@ -72,15 +73,8 @@ CADF_TYPE_MAP = {
 UNKNOWN = "unknown"
 
 
-class KeystoneUnavailable(CourseError):
+class KeystoneUnavailable(APIUnavailable):
     """Keystone is stopped: nothing answers on port 5000."""
-
-
-class NotFound(CourseError, KeyError):
-    """No such project or user."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
 
 
 @dataclass(frozen=True)
@@ -104,7 +98,7 @@ class KeystoneService(Service):
     control_exchange = CONTROL_EXCHANGE
 
 
-class Keystone:
+class Keystone(Cloud):
     """A Keystone that sends notifications, as a deployment with
     ``[oslo_messaging_notifications] driver = messagingv2`` does.
 
@@ -130,8 +124,7 @@ class Keystone:
         if notification_format not in ("basic", "cadf"):
             raise CourseError(_("notification_format is basic or cadf, not {value}.",
                                 value=notification_format))
-        self.url = url
-        self.trace = trace if trace is not None else Trace()
+        super().__init__(url, trace)
         self.notification_format = notification_format
         self.notification_opt_out = tuple(notification_opt_out)
         self.api = KeystoneService(host, url, self.trace, options)
@@ -149,7 +142,6 @@ class Keystone:
         # keystone-manage bootstrap: offline, before the service runs, so no notification
         admin = self._new("user", name="admin", domain_id="default")
         self._passwords[admin["id"]] = bootstrap_password
-        self._stopped = False
 
     def __repr__(self) -> str:
         return (f"<Keystone {self.api.name} format={self.notification_format} "
@@ -163,32 +155,16 @@ class Keystone:
     def services(self) -> list[Service]:
         return [self.api]
 
-    def service(self, binary: str = "keystone", host: str | None = None) -> Service:
-        if binary == self.api.binary and host in (None, self.api.host):
-            return self.api
-        raise NotFound(_("No service {binary} on host {host} in this cloud.",
-                         binary=binary, host=host))
-
     # -- life cycle ----------------------------------------------------------------------
 
     def start(self) -> Keystone:
-        if self._stopped:
-            raise CourseError(_("This cloud was stopped: create a new one to start again."))
+        self._check_startable()
         self.api.start()
         return self
 
     def stop(self) -> None:
         self._stopped = True
         self.api.cleanup()
-
-    def __enter__(self) -> Keystone:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def topology(self, **kwargs: Any) -> topology.Topology:
-        return topology.snapshot(self.url, **kwargs)
 
     # -- notifications (keystone/notifications.py) --------------------------------------------
 

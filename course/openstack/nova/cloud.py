@@ -21,13 +21,14 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ...broker import configured_url
 from ...i18n import _
 from ...trace import Trace, TraceView
 from ...transport_url import mask_url
+from ..cloud import Cloud
 from .api import APIService
 from .compute import ComputeService
 from .conductor import ConductorService
@@ -206,7 +207,7 @@ class Server:
         return self
 
 
-class NovaCloud:
+class NovaCloud(Cloud):
     """nova-api, nova-conductor, nova-scheduler and nova-computes on one broker.
 
     ``url``: the transport_url (None: ``$COURSE_TRANSPORT_URL`` or the embedded
@@ -217,15 +218,18 @@ class NovaCloud:
     hypervisor's size (vcpus, memory_mb, local_gb).  ``api_only``: start nova-api
     alone, for a lab whose other services run in other processes
     (``python -m course serve``) on the same broker and database file.
+    ``progress``: told ``(done, total)`` while :meth:`boot_many` waits (a lab passes
+    a progress bar).  Unlike the other projects' clouds, a stopped Nova cloud can be
+    started again: it starts afresh, with a new database.
     """
 
     def __init__(self, url: str | None = None, trace: Trace | None = None,
                  computes: Iterable[str] = ("compute1", "compute2"),
                  controller: str = "controller", timings: Timings | None = None,
                  notifications: bool | str = False, database: str | None = None,
-                 resources: dict | None = None, api_only: bool = False) -> None:
-        self.url = url
-        self.trace = trace if trace is not None else Trace()
+                 resources: dict | None = None, api_only: bool = False,
+                 progress: Callable[[int, int], None] | None = None) -> None:
+        super().__init__(url, trace)
         self.compute_hosts = list(computes)
         self.controller = controller
         self.timings = timings or Timings()
@@ -234,6 +238,7 @@ class NovaCloud:
         self.database = database
         self.resources = resources
         self.api_only = api_only
+        self.progress = progress
         self.db: Database | None = None
         self._services: dict[tuple[str, str], NovaService] = {}
         self._servers: dict[str, Server] = {}
@@ -243,12 +248,6 @@ class NovaCloud:
         state = "running" if self.db is not None else "stopped"
         return (f"<NovaCloud {mask_url(configured_url(self.url))} {state}: "
                 f"{', '.join(s.name for s in self._services.values())}>")
-
-    def __enter__(self) -> NovaCloud:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -300,28 +299,11 @@ class NovaCloud:
             self.db.close()
             self.db = None
 
-    def add_compute(self, host: str, resources: dict | None = None) -> ComputeService:
-        """Start one more nova-compute and map it to cell1 (``discover_hosts``)."""
-        service = self._start("nova-compute", host, resources)
-        self.compute_hosts.append(host)
-        discover_hosts(make_context(self.db, is_admin=True))
-        return service  # type: ignore[return-value]
-
     # -- services --------------------------------------------------------------------------
 
     @property
     def services(self) -> list[NovaService]:
         return list(self._services.values())
-
-    def service(self, binary: str, host: str | None = None) -> NovaService:
-        """The service ``binary`` on ``host`` (default: the controller, or the only compute)."""
-        if host is None:
-            host = self.compute_hosts[0] if binary == "nova-compute" else self.controller
-        try:
-            return self._services[(binary, host)]
-        except KeyError:
-            raise KeyError(_("No {binary} on {host} in this cloud.", binary=binary,
-                             host=host)) from None
 
     def compute(self, host: str) -> ComputeService:
         return self.service("nova-compute", host)  # type: ignore[return-value]
@@ -330,7 +312,7 @@ class NovaCloud:
     def api(self) -> APIService:
         if self.db is None:
             raise RuntimeError(_("The cloud is not started: call start() first."))
-        return self.service("nova-api", self.controller)  # type: ignore[return-value]
+        return self._services[("nova-api", self.controller)]  # type: ignore[return-value]
 
     def service_list(self) -> list[dict]:
         """``openstack compute service list``: binary, host, zone, status, state up/down."""
@@ -346,19 +328,22 @@ class NovaCloud:
         return server
 
     def boot_many(self, count: int, prefix: str = "vm", flavor: str = "m1.tiny",
-                  image: str = "cirros", timeout: float = 120.0) -> list[Server]:
-        """Boot ``count`` servers at once and wait for them, showing a progress bar
-        (a widget in a notebook, a line of text in a terminal)."""
-        from ...widgets import progress
-
+                  image: str = "cirros", timeout: float = 120.0,
+                  progress: Callable[[int, int], None] | None = None) -> list[Server]:
+        """Boot ``count`` servers at once and wait until each is ACTIVE or ERROR (or
+        ``timeout`` runs out), telling ``progress`` (default: the cloud's) ``(done,
+        total)`` at the start and each time one more is done."""
+        report = progress or self.progress or (lambda done, total: None)
         servers = [self.boot(f"{prefix}{n}", flavor, image) for n in range(1, count + 1)]
         deadline = time.monotonic() + timeout
         pending = list(servers)
-        for _done in progress(range(count), description=_("booting")):
-            while pending and time.monotonic() < deadline:
-                if pending[0].status in FINAL:
-                    pending.pop(0)
-                    break
+        report(0, count)
+        while pending and time.monotonic() < deadline:
+            still = [s for s in pending if s.status not in FINAL]
+            if len(still) != len(pending):
+                pending = still
+                report(count - len(pending), count)
+            else:
                 time.sleep(0.01)
         return servers
 

@@ -24,7 +24,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 API_DB = "nova_api"
 PLACEMENT_DB = "placement"
@@ -162,12 +161,3 @@ def open_database(database: Database | str | None) -> Database | None:
         return database
     return Database(database)
 
-
-def dump(db: Database) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """Everything in the store, by database and table, for a lesson to look at."""
-    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    with db._lock:
-        rows = db._conn.execute("SELECT db, kind, data FROM records ORDER BY rowid").fetchall()
-    for name, kind, data in rows:
-        out.setdefault(name, {}).setdefault(kind, []).append(json.loads(data))
-    return out
