@@ -1,5 +1,6 @@
 """Shared fixtures: a private RabbitMQ node and a `broker` that is either the embedded
-broker or that node, each test getting a fresh vhost of its own."""
+broker or that node, each test getting a fresh vhost of its own; every test in English
+unless it asks for `french`."""
 
 from __future__ import annotations
 
@@ -9,12 +10,26 @@ import uuid
 import pytest
 from helpers import unavailable
 
-from course import rabbitmq
+from course import i18n, rabbitmq
 
 NOT_INSTALLED = (
     "RabbitMQ is not installed: apt-get install rabbitmq-server "
     "(the tests start a private node on 127.0.0.1)"
 )
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Every test starts in English, whatever $COURSE_LANG says, and leaves English behind."""
+    i18n.set_language("en")
+    yield
+    i18n.set_language("en")
+
+
+@pytest.fixture
+def french(english):
+    """The helpers speak French during the test (English again afterwards)."""
+    i18n.set_language("fr")
 
 
 @pytest.fixture(scope="session")
