@@ -6,7 +6,7 @@ applies to them.  ``course.kombu_transport`` puts a kombu transport in front of
 it, so learners use the ordinary kombu API.
 
 Where kombu's stock ``memory://`` transport differs from RabbitMQ, this broker
-follows RabbitMQ (see ``tests/test_conformance.py``, which runs the same cases
+follows RabbitMQ (see ``tests/test_conformance_*.py``, which run the same cases
 on both):
 
 * routing, through :mod:`course.routing` (topic ``#`` matches zero or more words,
@@ -17,6 +17,8 @@ on both):
 * channel errors with RabbitMQ's codes and texts (404, 405, 406, 403), after
   which the channel is closed;
 * message TTL, ``x-message-ttl``, ``x-expires``, ``auto_delete``, ``exclusive``;
+* priority queues (``x-max-priority``): higher priorities first, first in first out
+  within one, a message's priority capped at the queue's maximum;
 * ``mandatory`` messages that route nowhere are returned to their publisher;
 * per-consumer prefetch (``basic_qos``), round-robin between consumers.
 
@@ -94,15 +96,17 @@ class Payload:
 
 @dataclass(eq=False)
 class Entry:
-    """One message sitting in one queue (ordered by ``seq``, its place in the queue)."""
+    """One message sitting in one queue, ordered by priority (a priority queue's higher
+    first), then by ``seq``, its place in the queue."""
 
     seq: int
     payload: Payload
     expires_at: float | None
     redelivered: bool = False
+    priority: int = 0
 
     def __lt__(self, other: Entry) -> bool:
-        return self.seq < other.seq
+        return (-self.priority, self.seq) < (-other.priority, other.seq)
 
 
 @dataclass(eq=False)
@@ -210,10 +214,28 @@ class Queue:
         self.drop_expired(_now() if now is None else now)
         return len(self.messages)
 
+    @property
+    def max_priority(self) -> int | None:
+        return self.arguments.get("x-max-priority")
+
+    def priority_of(self, properties: dict) -> int:
+        """A message's priority in this queue: 0 without one, capped at ``x-max-priority``;
+        always 0 in a queue that is not a priority queue."""
+        top = self.max_priority
+        return 0 if top is None else min(properties.get("priority") or 0, top)
+
+    def put(self, entry: Entry) -> None:
+        """Queue a new message: at the tail, or after every message of higher or equal
+        priority in a priority queue."""
+        if self.max_priority is None or not self.messages or not entry < self.messages[-1]:
+            self.messages.append(entry)
+        else:
+            insort(self.messages, entry)
+
     def put_back(self, entry: Entry) -> None:
         """Requeue at the message's original place (normally the head)."""
         entry.redelivered = True
-        if not self.messages or entry.seq < self.messages[0].seq:
+        if not self.messages or entry < self.messages[0]:
             self.messages.appendleft(entry)
         else:
             insort(self.messages, entry)
@@ -301,7 +323,8 @@ def _not_found(kind: str, name: str, vhost: VHost, method: tuple[int, int]) -> E
 
 
 def _yes_no(value: object) -> str:
-    return "true" if value is True else "false" if value is False else repr(value)
+    """A value as RabbitMQ writes it in an error text (Erlang's true and false)."""
+    return "true" if value is True else "false" if value is False else str(value)
 
 
 # --------------------------------------------------------------------------- broker
@@ -514,12 +537,16 @@ class Broker:
                              f"but current is '{_yes_no(current)}'", QUEUE_DECLARE)
         for key in EQUIVALENCE_ARGUMENTS:
             wanted, current = arguments.get(key), queue.arguments.get(key)
-            if wanted != current:
-                raise _error(amqp_errors.PreconditionFailed,
-                             f"PRECONDITION_FAILED - inequivalent arg '{key}' for queue "
-                             f"'{queue.name}' in vhost '{vhost}': received "
-                             f"{_describe_arg(wanted)} but current is {_describe_arg(current)}",
-                             QUEUE_DECLARE)
+            if wanted == current:
+                continue
+            if wanted is None or current is None:  # one side lacks it: say its type
+                received, now = _describe_arg(wanted), _describe_arg(current)
+            else:
+                received, now = f"'{_yes_no(wanted)}'", f"'{_yes_no(current)}'"
+            raise _error(amqp_errors.PreconditionFailed,
+                         f"PRECONDITION_FAILED - inequivalent arg '{key}' for queue "
+                         f"'{queue.name}' in vhost '{vhost}': received {received} but "
+                         f"current is {now}", QUEUE_DECLARE)
 
     def queue_bind(self, channel: Channel, queue_name: str, exchange_name: str,
                    routing_key: str, arguments: dict) -> None:
@@ -631,8 +658,9 @@ class Broker:
         for name in names:
             queue = vhost.queues[name]
             expires = [t for t in (ttl, queue.message_ttl) if t is not None]
-            entry = Entry(next(self._seq), payload, now + min(expires) if expires else None)
-            queue.messages.append(entry)
+            entry = Entry(next(self._seq), payload, now + min(expires) if expires else None,
+                          priority=queue.priority_of(payload.properties))
+            queue.put(entry)
             self._dispatch(queue, now)  # a TTL of 0 still reaches a waiting consumer
         return bool(names) or not mandatory
 
@@ -900,15 +928,21 @@ def _message_ttl(properties: dict) -> float | None:
 
 
 def _describe_arg(value: object) -> str:
-    return "none" if value is None else f"the value '{value}' of type '{_amqp_type(value)}'"
+    if value is None:
+        return "none"
+    return f"the value '{_yes_no(value)}' of type '{_amqp_type(value)}'"
 
 
 def _amqp_type(value: object) -> str:
+    """The AMQP field type py-amqp sends a Python value as (what RabbitMQ names)."""
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int):
-        return "long"
-    return "longstr" if isinstance(value, str) else type(value).__name__
+        return "signedint" if -2**31 <= value < 2**31 else "long"
+    if isinstance(value, float):
+        return "double"
+    return {str: "longstr", bytes: "longstr", dict: "table", list: "array",
+            type(None): "void"}.get(type(value), type(value).__name__)
 
 
 def _check_x_match(arguments: dict) -> None:
@@ -926,24 +960,31 @@ def _check_x_match(arguments: dict) -> None:
                      "expected all, any, all-with-x, or any-with-x", QUEUE_BIND)
 
 
+#: The integer queue arguments RabbitMQ checks when a queue is created: the smallest
+#: value it accepts and the largest (``x-max-priority``: at most 255 priorities).
+INTEGER_ARGUMENTS = {"x-expires": (1, None), "x-message-ttl": (0, None),
+                     "x-max-priority": (0, 255)}
+
+
 def _check_queue_arguments(name: str, vhost: VHost, arguments: dict) -> None:
     """The argument checks RabbitMQ makes when a queue is created."""
-    for key, minimum in (("x-expires", 1), ("x-message-ttl", 0)):
+    for key, (lowest, highest) in INTEGER_ARGUMENTS.items():
         if key not in arguments:
             continue
         value = arguments[key]
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _error(amqp_errors.PreconditionFailed,
-                         f"PRECONDITION_FAILED - invalid arg '{key}' for queue '{name}' in "
-                         f"vhost '{vhost.name}': {{unacceptable_type,{_amqp_type(value)}}}",
-                         QUEUE_DECLARE)
-        if value < minimum:
-            raise _error(amqp_errors.PreconditionFailed,
-                         f"PRECONDITION_FAILED - invalid arg '{key}' for queue '{name}' in "
-                         f"vhost '{vhost.name}': {{value_negative,{value}}}"
-                         if value < 0 else
-                         f"PRECONDITION_FAILED - invalid arg '{key}' for queue '{name}' in "
-                         f"vhost '{vhost.name}': {{value_zero,{value}}}", QUEUE_DECLARE)
+            problem = f'"expected integer, got {_amqp_type(value)}"'
+        elif value < 0:
+            problem = f"{{value_negative,{value}}}"
+        elif value < lowest:
+            problem = f"{{value_zero,{value}}}"
+        elif highest is not None and value > highest:
+            problem = f"{{max_value_exceeded,{value}}}"
+        else:
+            continue
+        raise _error(amqp_errors.PreconditionFailed,
+                     f"PRECONDITION_FAILED - invalid arg '{key}' for queue '{name}' in "
+                     f"vhost '{vhost.name}': {problem}", QUEUE_DECLARE)
 
 
 #: The one embedded broker of this process; every ``embedded://`` connection reaches it.

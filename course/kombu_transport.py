@@ -66,6 +66,10 @@ class Channel(base.StdChannel):
         self.channel_id = self.state.number
         self.callbacks: dict[str, Callable[[Message], Any]] = {}
         self.events: dict[str, set] = defaultdict(set)  # 'basic_return' handlers, as in py-amqp
+        #: Tags of the consumers that do not acknowledge, kept as py-amqp keeps them:
+        #: kombu's ``Message.ack()`` is then a no-op for their deliveries (the broker would
+        #: refuse an ack for a tag it never expected one for).
+        self.no_ack_consumers: set[str] = set()
         self.is_open = True
 
     def _run(self, operation: Callable[..., Any], *args: Any) -> Any:
@@ -82,6 +86,7 @@ class Channel(base.StdChannel):
         self.state = BROKER.open_channel(old.connection)
         self.channel_id = self.state.number
         self.callbacks.clear()
+        self.no_ack_consumers.clear()
         self.connection._channels.pop(old, None)
         self.connection._channels[self.state] = self
 
@@ -165,13 +170,17 @@ class Channel(base.StdChannel):
                       on_cancel: Callable | None = None) -> str:
         tag = consumer_tag or f"amq.ctag-{uuid.uuid4().hex}"
         self.callbacks[tag] = callback
+        if no_ack:
+            self.no_ack_consumers.add(tag)
         try:
             return self._run(BROKER.basic_consume, queue, tag, no_ack, exclusive)
         except Exception:
             self.callbacks.pop(tag, None)
+            self.no_ack_consumers.discard(tag)
             raise
 
     def basic_cancel(self, consumer_tag: str, nowait: bool = False) -> None:
+        self.no_ack_consumers.discard(consumer_tag)
         self._run(BROKER.basic_cancel, consumer_tag)
         self.callbacks.pop(consumer_tag, None)
 
@@ -202,6 +211,7 @@ class Channel(base.StdChannel):
             self.is_open = False
             BROKER.close_channel(self.state)
             self.callbacks.clear()
+            self.no_ack_consumers.clear()
             self.connection._channels.pop(self.state, None)
 
     def after_reply_message_received(self, queue: str) -> None:

@@ -47,9 +47,12 @@ def rabbitmq_node():
 class Broker:
     """What a conformance case sees: a fresh vhost on one kind of broker."""
 
-    def __init__(self, kind: str, url: str, management_url: str | None = None) -> None:
+    def __init__(self, kind: str, url: str, vhost: str,
+                 management_url: str | None = None) -> None:
         self.kind = kind
         self.url = url
+        #: The vhost's name, as the broker's error texts write it.
+        self.vhost = vhost
         self.management_url = management_url
         self._connections: list = []
 
@@ -91,7 +94,7 @@ def broker(request):
     vhost = f"test-{uuid.uuid4().hex[:12]}"
     if request.param == "rabbitmq":
         node = request.getfixturevalue("rabbitmq_node")
-        b = Broker("rabbitmq", node.add_vhost(vhost), node.management_url)
+        b = Broker("rabbitmq", node.add_vhost(vhost), vhost, node.management_url)
         try:
             yield b
         finally:
@@ -101,7 +104,7 @@ def broker(request):
     else:
         from course import broker as course_broker
 
-        b = Broker("embedded", f"embedded:///{vhost}")
+        b = Broker("embedded", f"embedded:///{vhost}", vhost)
         try:
             yield b
         finally:

@@ -1,6 +1,6 @@
 """What only the embedded broker has to prove: in-process behaviour, threads, CPU, reset.
 
-AMQP behaviour shared with RabbitMQ is in test_conformance.py.
+AMQP behaviour shared with RabbitMQ is in test_conformance_*.py.
 """
 
 from __future__ import annotations

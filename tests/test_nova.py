@@ -107,8 +107,7 @@ def expected_boot(ctl="controller", cmp="compute1"):
         *call("object_action"),  # (building, block_device_mapping)
         *call("object_action"),  # (building, spawning)
         *call("object_action"),  # (active, None)
-        ("fanout", comp, "scheduler_fanout", "scheduler", "update_instance_info", sched, None,
-         "4.2"),
+        ("fanout", comp, "scheduler_fanout", "", "update_instance_info", sched, None, "4.2"),
         *call("object_class_action_versions"),  # InstanceActionEvent.event_finish
     ]
 

@@ -25,8 +25,6 @@ from course.trace import Trace
 
 #: How long a case waits for something that must happen.
 WAIT = 5.0
-#: How long a case waits to be sure that something does NOT happen.
-QUIET = 0.3
 HEX32 = re.compile(r"[0-9a-f]{32}")
 TTL_MS = 1_800_000  # rabbit_transient_queues_ttl = 1800 s, as x-expires
 
@@ -192,7 +190,9 @@ def test_server_declares_topic_server_and_fanout_queues(lab, broker):
         queue = top.queues[name]
         assert (queue.durable, queue.auto_delete, queue.exclusive) == (False, False, False)
         assert queue.arguments == arguments
-        assert queue.consumers == 1
+    # (RabbitMQ's management API tells an x-expires queue's consumers a moment late)
+    assert eventually(lambda: {n: q.consumers for n, q in broker.topology().queues.items()}
+                      == {"compute": 1, "compute.cmp1": 1, fanout_queue: 1})
     assert {(b.exchange, b.queue, b.routing_key) for b in top.bindings} == {
         ("nova", "compute", "compute"), ("nova", "compute.cmp1", "compute.cmp1"),
         ("compute_fanout", fanout_queue, "compute")}
@@ -212,7 +212,7 @@ def test_one_reply_queue_per_transport_reused_for_every_call(lab, broker):
     queue = top.queues[reply]
     assert (queue.durable, queue.auto_delete, queue.exclusive) == (False, False, False)
     assert queue.arguments == {"x-expires": TTL_MS}
-    assert queue.consumers == 1
+    assert eventually(lambda: broker.topology().queues[reply].consumers == 1)
     assert not [b for b in top.bindings if b.queue == reply]  # the default exchange only
     sent = [e.body for e in lab.trace.events if e.action == "publish" and e.kind == "call"]
     assert [m["_reply_q"] for m in sent] == [reply] * 3
@@ -333,13 +333,14 @@ def test_fanout_reaches_every_server_of_the_topic(lab):
     _other, scheduler = lab.server("ctl", topic="scheduler")
     client = lab.client().prepare(fanout=True)
     client.cast(CTXT, "ping", arg="everyone")
-    assert eventually(lambda: all(e.handled for e in endpoints))
-    time.sleep(QUIET)
-    assert [e.handled for e in endpoints] == [[("ping", "everyone")]] * 3
+    client.cast(CTXT, "ping", arg="marker")  # a copy of the first arriving twice would come first
+    assert eventually(lambda: all(len(e.handled) == 2 for e in endpoints))
+    assert [e.handled for e in endpoints] == [[("ping", "everyone"), ("ping", "marker")]] * 3
     assert scheduler.handled == []
     publish = [e for e in lab.trace.events if e.action == "publish"]
+    # impl_rabbit.fanout_send publishes to <topic>_fanout with no routing key
     assert [(e.kind, e.exchange, e.routing_key) for e in publish] == [
-        ("fanout", "compute_fanout", "compute")]
+        ("fanout", "compute_fanout", "")] * 2
     with pytest.raises(rpc.InvalidTarget):  # also a ValueError, as oslo's
         client.call({}, "ping")
 
@@ -365,9 +366,8 @@ def test_call_to_a_queue_without_consumer_times_out_and_leaves_nothing(lab, brok
         client.call(CTXT, "ping")
     assert 0.35 < time.monotonic() - started < 2.0
     [call] = [e for e in lab.trace.events if e.action == "publish" and e.kind == "call"]
-    reply_q = call.body["_reply_q"]
-    assert str(caught.value) == (
-        f"Timed out waiting for a reply {reply_q} to message ID {call.msg_id}.")
+    # ReplyWaiters.get (oslo_messaging/_drivers/amqpdriver.py): no queue, no final period
+    assert str(caught.value) == f"Timed out waiting for a reply to message ID {call.msg_id}"
     conn = broker.connect()
     # The request had expiration = timeout: the broker drops it, nobody would read a reply.
     assert eventually(lambda: ready(conn, "compute.cmp1") == 0)
@@ -406,15 +406,13 @@ def test_duplicates_are_dropped_by_unique_id(lab, broker):
     cast = {"method": "ping", "args": {"arg": "once"}, "_unique_id": uuid.uuid4().hex}
     for _copy in range(2):
         publish_raw(conn, envelope(cast), exchange="nova", routing_key="compute.cmp1")
-    eventually(lambda: endpoint.handled)
-    time.sleep(QUIET)
-    assert endpoint.handled == [("ping", "once")]
-    drops = [e for e in lab.trace.events if e.action == "drop"]
-    assert [(d.kind, d.unique_id, d.queue) for d in drops] == [
-        ("cast", cast["_unique_id"], "compute.cmp1")]
+    first = cast["_unique_id"]
     cast.update(args={"arg": "again"}, _unique_id=uuid.uuid4().hex)
     publish_raw(conn, envelope(cast), exchange="nova", routing_key="compute.cmp1")
     assert eventually(lambda: len(endpoint.handled) == 2)
+    assert endpoint.handled == [("ping", "once"), ("ping", "again")]  # the copy was dropped
+    drops = [e for e in lab.trace.events if e.action == "drop"]
+    assert [(d.kind, d.unique_id, d.queue) for d in drops] == [("cast", first, "compute.cmp1")]
 
 
 class TaskAPI:
@@ -531,8 +529,8 @@ def test_requests_are_acked_before_dispatch(lab, broker):
     endpoint.release.set()
     assert eventually(lambda: unacked() == (0, 0)), unacked()
     client.cast({}, "boom")
-    eventually(lambda: ("boom", None) in endpoint.handled)
-    time.sleep(QUIET)
+    client.cast({}, "ping", arg="marker")  # a redelivered boom would come back first
+    assert eventually(lambda: ("ping", "marker") in endpoint.handled)
     assert endpoint.handled.count(("boom", None)) == 1  # not redelivered
 
 
@@ -699,9 +697,9 @@ def test_notification_listener_without_requeue_acks_anyway(lab):
     once = Collector(answers=[rpc.NotificationResult.REQUEUE])
     lab.listener(once)  # allow_requeue=False
     notifier.info({}, "first", {})
-    assert eventually(lambda: once.seen)
-    time.sleep(QUIET)
-    assert len(once.seen) == 1
+    notifier.info({}, "second", {})  # a requeued first would come back before it
+    assert eventually(lambda: len(once.seen) == 2)
+    assert [event_type for _c, _p, event_type, _pl, _m in once.seen] == ["first", "second"]
 
 
 # -- the trace -----------------------------------------------------------------------------
