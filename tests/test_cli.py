@@ -14,13 +14,6 @@ from course import rabbitmq
 from course.__main__ import main
 
 
-@pytest.fixture(autouse=True)
-def _english():
-    course.set_language("en")
-    yield
-    course.set_language("en")
-
-
 def test_topology_of_the_embedded_broker(capsys):
     course.broker.reset()
     with course.broker.connect() as conn:

@@ -13,6 +13,7 @@ import time
 import kombu
 import pytest
 from amqp import exceptions as amqp_errors
+from helpers import eventually
 
 import course
 from course import embedded
@@ -111,7 +112,7 @@ def test_reset_wakes_a_blocked_consumer():
 
     thread = threading.Thread(target=wait)
     thread.start()
-    time.sleep(0.1)
+    assert eventually(lambda: embedded.describe()["queues"][0]["consumers"] == 1)
     started = time.monotonic()
     course.broker.reset()
     thread.join(5)
@@ -154,9 +155,9 @@ def test_idle_consumer_burns_no_cpu():
 
     thread = threading.Thread(target=wait)
     thread.start()
-    time.sleep(0.1)
+    assert eventually(lambda: embedded.describe()["queues"][0]["consumers"] == 1)
     before = resource.getrusage(resource.RUSAGE_SELF)
-    time.sleep(1.0)
+    time.sleep(1.0)  # not a wait: the window the CPU is measured over
     after = resource.getrusage(resource.RUSAGE_SELF)
     stop.set()
     with course.broker.connect() as other:

@@ -13,11 +13,6 @@ from course.openstack.nova import Timings
 from course.rabbitmq import free_port
 
 
-@pytest.fixture(autouse=True)
-def _english():
-    course.set_language("en")
-
-
 def test_a_boot_through_the_lab():
     with course.Lab() as lab:
         assert lab.describe() == "Broker: the embedded broker, inside this Python process."
@@ -54,6 +49,7 @@ def test_an_unreachable_broker_is_said_at_once():
     assert "s3cret" not in str(error.value)
 
 
+@pytest.mark.rabbitmq
 def test_repr_masks_the_password(rabbitmq_node):
     with course.Lab(rabbitmq_node.url) as lab:
         assert "guest:****@" in repr(lab) and "guest:guest" not in repr(lab)

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import kombu
 import pytest
+from helpers import eventually
 
 from course import broker, embedded, i18n
 from course.errors import BrokerUnreachable
@@ -76,17 +77,6 @@ RECORDS = {
          "routing_key": "gone", "arguments": {}},
     ],
 }
-
-
-@pytest.fixture(autouse=True)
-def english(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(i18n, "_default", None)
-    monkeypatch.setenv("COURSE_LANG", "en")
-
-
-@pytest.fixture
-def french(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COURSE_LANG", "fr")
 
 
 # -- the parser, from records built by hand ------------------------------------------
@@ -338,13 +328,11 @@ def vhost(node: RabbitMQNode) -> SimpleNamespace:
     node.delete_vhost(name)
 
 
-def _eventually(read, expected: Topology, seconds: float = 10.0) -> Topology:
-    """The management API's unacknowledged counts lag behind the broker: its samples are
-    5 s apart by default (``sample_retention_policies``)."""
-    deadline = time.monotonic() + seconds
-    while (top := read()) != expected and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return top
+def _settled(read, expected: Topology) -> Topology:
+    """The snapshot once it equals ``expected`` (or the last one read after 10 s): the
+    management API's unacknowledged counts lag behind the broker."""
+    eventually(lambda: read() == expected, timeout=10.0, interval=0.1)
+    return read()
 
 
 @pytest.mark.rabbitmq
@@ -356,7 +344,7 @@ def test_rabbitmq_snapshot(vhost: SimpleNamespace) -> None:
         # Live from AMQP, before the management API has any statistics for these queues.
         assert first.queues["compute"].messages_ready == 2
         assert first.queues["compute.node1"].consumers == 1
-        top = _eventually(vhost.read, EXPECTED)
+        top = _settled(vhost.read, EXPECTED)
         assert top == EXPECTED, top.diff(EXPECTED)
         assert top.vhost.startswith("/topology-")
         assert ":guest@" not in top.source and top.vhost[1:] in top.source
@@ -374,7 +362,7 @@ def test_rabbitmq_and_embedded_agree(vhost: SimpleNamespace, embedded_vhost: str
             _declare_lesson_topology(conn)
             _take_without_ack(conn)
         ours = snapshot(f"embedded:///{embedded_vhost}")
-        theirs = _eventually(vhost.read, ours)
+        theirs = _settled(vhost.read, ours)
         assert theirs == ours, ours.diff(theirs)
 
 
@@ -418,8 +406,8 @@ def test_vanished_queue_is_dropped_and_locked_one_kept(vhost: SimpleNamespace) -
 @pytest.mark.rabbitmq
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_rabbitmq_errors_are_one_clear_masked_sentence(
-        node: RabbitMQNode, language: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COURSE_LANG", language)
+        node: RabbitMQNode, language: str) -> None:
+    i18n.set_language(language)  # (the conftest's `english` sets it back afterwards)
     api = {"management_url": node.management_url}
     nowhere = {"management_url": f"http://127.0.0.1:{free_port()}"}
     cases = [

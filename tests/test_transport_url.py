@@ -20,15 +20,6 @@ SECRET = "s3cr3t-Pa55"
 
 
 @pytest.fixture
-def french():
-    i18n.set_language("fr")
-    try:
-        yield
-    finally:
-        i18n.set_language("en")
-
-
-@pytest.fixture
 def closed_port() -> int:
     """A loopback port nobody listens on: connecting to it is refused at once."""
     return rabbitmq.free_port()

@@ -52,12 +52,8 @@ def test_static_rendering_without_a_notebook(queue):
     assert "compute.c1" in bundle["text/plain"] and "<table>" in bundle["text/html"]
 
 
-def test_monitor_headers_in_french(queue):
-    course.set_language("fr")
-    try:
-        assert QueueMonitor(course.topology.snapshot).headers()[-1] == "historique"
-    finally:
-        course.set_language("en")
+def test_monitor_headers_in_french(queue, french):
+    assert QueueMonitor(course.topology.snapshot).headers()[-1] == "historique"
 
 
 def test_progress_bar_in_a_terminal(capsys):
