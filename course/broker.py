@@ -60,17 +60,17 @@ def connect(url: str | None = None, *, timeout: float = 5.0) -> kombu.Connection
 
 def reset() -> None:
     """Empty the embedded broker, like restarting a RabbitMQ that keeps nothing on disk."""
-    embedded.reset()
+    embedded.BROKER.reset()
 
 
 def stop() -> None:
     """Stop the embedded broker: connections drop, new ones are refused (failure labs)."""
-    embedded.stop()
+    embedded.BROKER.stop()
 
 
 def start() -> None:
     """Start the embedded broker again: durable queues and persistent messages come back."""
-    embedded.start()
+    embedded.BROKER.start()
 
 
 def connection_errors() -> tuple[type[BaseException], ...]:

@@ -999,15 +999,3 @@ def describe(vhost: str = "/") -> dict[str, list[dict]]:
 def vhosts() -> list[str]:
     with BROKER.lock:
         return sorted(BROKER.vhosts)
-
-
-def reset() -> None:
-    BROKER.reset()
-
-
-def stop() -> None:
-    BROKER.stop()
-
-
-def start() -> None:
-    BROKER.start()

@@ -112,13 +112,19 @@ def test_basic_recover_requeues_unacked_in_order(broker):
     assert [bool(m.delivery_info["redelivered"]) for m in messages] == [True, True, False]
 
 
-def test_reject_requeue_does_not_copy_into_other_queues(broker):
-    """A message routed to two queues and requeued in one comes back in that one only."""
+def fanned_out(broker):
+    """A channel, and one message "m" fanned out to the queues q1 and q2."""
     channel = broker.connect().channel()
     fan = Exchange("fan", "fanout", durable=False)
     declare_queue(channel, "q1", exchange=fan)
     declare_queue(channel, "q2", exchange=fan)
     publish(channel, "m", exchange="fan")
+    return channel
+
+
+def test_reject_requeue_does_not_copy_into_other_queues(broker):
+    """A message routed to two queues and requeued in one comes back in that one only."""
+    channel = fanned_out(broker)
     get(channel, "q1").reject(requeue=True)
     # RabbitMQ answers a passive declare ahead of pending requeues: the count may lag.
     eventually(lambda: ready_count(channel, "q1") == 1)
@@ -129,11 +135,7 @@ def test_reject_requeue_does_not_copy_into_other_queues(broker):
 
 def test_basic_recover_does_not_copy_into_other_queues(broker):
     """The same for basic.recover(requeue=True)."""
-    channel = broker.connect().channel()
-    fan = Exchange("fan", "fanout", durable=False)
-    declare_queue(channel, "q1", exchange=fan)
-    declare_queue(channel, "q2", exchange=fan)
-    publish(channel, "m", exchange="fan")
+    channel = fanned_out(broker)
     assert get(channel, "q1").payload == "m"
     channel.basic_recover(requeue=True)
     assert wait_get(channel, "q1").payload == "m"
