@@ -1,0 +1,470 @@
+"""A process's link to the broker: its sending connection, its consuming threads, its
+one reply queue (``reply_<uuid>``, made at the first call() and reused).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import queue as queue_module
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import kombu
+
+from .. import broker
+from ..errors import BrokerUnreachable, CourseError
+from ..i18n import _
+from ..trace import Trace
+from ..transport_url import TransportURL, mask_url, parse_transport_url
+from ..wire import deserialize_msg, serialize_msg
+from .exceptions import (
+    MessageDeliveryFailure,
+    MessageUndeliverable,
+    MessagingTimeout,
+    deserialize_remote_exception,
+)
+from .target import Target
+
+LOG = logging.getLogger(__name__)
+
+
+#: The options of ``[DEFAULT]`` and ``[oslo_messaging_rabbit]`` this module honours, with
+#: oslo.messaging's defaults.  A transport_url query (``?rabbit_transient_queues_ttl=60``)
+#: or ``get_transport(..., options=...)`` overrides them.
+DEFAULTS: dict[str, Any] = {
+    "rpc_response_timeout": 60,
+    "rabbit_transient_queues_ttl": 1800,
+    "amqp_durable_queues": False,
+    "amqp_auto_delete": False,
+    "rabbit_qos_prefetch_count": 0,
+    "kombu_missing_consumer_retry_timeout": 60,
+    "rabbit_retry_interval": 1,
+    "rabbit_retry_backoff": 2,
+    "rabbit_interval_max": 30,
+    "executor_thread_pool_size": 64,
+}
+
+
+#: Duplicates are detected among the last 16 ``_unique_id`` values seen (oslo's _MsgIdCache).
+DUPLICATE_WINDOW = 16
+
+#: On RabbitMQ, how often a waiting consumer looks whether it was asked to stop (the
+#: embedded broker wakes it at once instead).
+STOP_CHECK_SECONDS = 0.25
+
+
+class Transport:
+    """One process's link to the broker: a sending connection and, once it calls, a reply queue.
+
+    ``service`` names the process in the trace ("nova-compute:cmp1").
+    """
+
+    def __init__(self, url: str | None = None, control_exchange: str = "openstack",
+                 service: str = "", trace: Trace | None = None,
+                 allowed_remote_exmods: Iterable[str] = (),
+                 options: dict | None = None) -> None:
+        self.url = broker.configured_url(url)
+        self.parsed: TransportURL = parse_transport_url(self.url)
+        self.control_exchange = control_exchange
+        self.service = service or "client"
+        self.trace = trace
+        self.allowed_remote_exmods = tuple(allowed_remote_exmods)
+        self.conf = {**DEFAULTS, **self.parsed.query, **(options or {})}
+        self._lock = threading.Lock()  # one sending connection, shared by every thread
+        self._conn: kombu.Connection | None = None
+        self._producer: kombu.Producer | None = None
+        self._declared: set[str] = set()  # exchanges and queues declared on this connection
+        self._exchanges: dict[str, kombu.Exchange] = {}
+        self._reply_waiter: ReplyWaiter | None = None
+        self._reply_lock = threading.Lock()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return (f"<Transport {mask_url(self.url)} exchange={self.control_exchange!r} "
+                f"service={self.service!r}>")
+
+    @functools.cached_property
+    def is_embedded(self) -> bool:
+        return broker.is_embedded(self.parsed)
+
+    def connect(self, timeout: float = 5.0) -> kombu.Connection:
+        return broker.connect(self.url, timeout=timeout)
+
+    # -- exchanges every publisher declares before it publishes --------------------------
+
+    def control_exchange_for(self, target: Target) -> kombu.Exchange:
+        """The topic exchange of RPC and notifications: the target's, else ``nova``..."""
+        name = target.exchange or self.control_exchange
+        if name not in self._exchanges:  # built once: a kombu.Exchange is not free
+            self._exchanges[name] = kombu.Exchange(
+                name, "topic", durable=self.conf["amqp_durable_queues"],
+                auto_delete=self.conf["amqp_auto_delete"])
+        return self._exchanges[name]
+
+    @staticmethod
+    @functools.cache
+    def fanout_exchange(topic: str) -> kombu.Exchange:
+        return kombu.Exchange(f"{topic}_fanout", "fanout", durable=False, auto_delete=True)
+
+    def transient_queue_arguments(self) -> dict:
+        ttl = self.conf["rabbit_transient_queues_ttl"]
+        return {"x-expires": ttl * 1000} if ttl else {}
+
+    # -- publishing ----------------------------------------------------------------------
+
+    def publish(self, exchange: kombu.Exchange | None, routing_key: str, msg: dict, kind: str,
+                *, expiration: float | None = None, mandatory: bool = False,
+                declare_queue: kombu.Queue | None = None, envelope: bool = True,
+                deadline: float | None = None, request_id: str | None = None) -> None:
+        """Hand one message to the broker; reconnect and retry until ``deadline``.
+
+        ``exchange`` None is the default exchange (replies).  ``declare_queue`` is
+        declared first (notifications: the publisher creates the queue, so nothing is
+        lost before a listener starts).  A ``mandatory`` message that reaches no queue
+        raises :class:`MessageUndeliverable`.
+        """
+        if self.trace is not None:
+            self.trace.record(
+                "publish", kind, self.service, exchange=exchange.name if exchange else "",
+                routing_key=routing_key, method=msg.get("method", ""),
+                request_id=msg.get("_context_request_id", "") if request_id is None
+                else request_id, msg_id=msg.get("_msg_id", ""), unique_id=msg["_unique_id"],
+                body=msg)
+        body = serialize_msg(msg) if envelope else msg
+        deadline = deadline or time.monotonic() + self.conf["rpc_response_timeout"]
+        delay = self.conf["rabbit_retry_interval"]
+        while True:
+            try:
+                with self._lock:
+                    self._publish_once(exchange, routing_key, body, expiration, mandatory,
+                                       declare_queue)
+                return
+            except MessageUndeliverable:
+                if self.trace is not None:
+                    self.trace.record("return", kind, self.service, routing_key=routing_key,
+                                      msg_id=msg.get("_msg_id", ""),
+                                      unique_id=msg["_unique_id"])
+                raise
+            except (*broker.connection_errors(), BrokerUnreachable) as error:
+                with self._lock:
+                    self._drop_connection()
+                if self._closed or time.monotonic() + delay > deadline:
+                    raise MessageDeliveryFailure(_(
+                        "Could not send to the broker at {url}: {error}",
+                        url=mask_url(self.url), error=mask_url(str(error)))) from None
+                LOG.warning("AMQP server is unreachable: %s. Trying again in %s seconds.",
+                            mask_url(str(error)), delay)
+                time.sleep(delay)
+                delay = min(delay + self.conf["rabbit_retry_backoff"],
+                            self.conf["rabbit_interval_max"])
+            except Exception:  # a channel error (406, 404...): the broker closed the channel
+                with self._lock:
+                    self._drop_connection()
+                raise
+
+    def _publish_once(self, exchange: kombu.Exchange | None, routing_key: str, body: dict,
+                      expiration: float | None, mandatory: bool,
+                      declare_queue: kombu.Queue | None) -> None:
+        if self._producer is None:
+            self._conn = self.connect()
+            self._producer = kombu.Producer(self._conn.default_channel, on_return=_on_return)
+            self._declared.clear()
+        channel = self._producer.channel
+        if exchange is not None and exchange.name not in self._declared:
+            exchange(channel).declare()
+            self._declared.add(exchange.name)
+        if declare_queue is not None and declare_queue.name not in self._declared:
+            declare_queue(channel).declare()
+            self._declared.add(declare_queue.name)
+        # kombu turns ``expiration`` (seconds) into the AMQP property, in milliseconds.
+        self._producer.publish(body, exchange=exchange.name if exchange else "",
+                               routing_key=routing_key, mandatory=mandatory,
+                               expiration=expiration, serializer="json")
+
+    def _drop_connection(self) -> None:
+        self._producer = None
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:  # a connection the broker already dropped
+                LOG.debug("closing a broken connection failed", exc_info=True)
+            self._conn = None
+
+    # -- replies -----------------------------------------------------------------------
+
+    def reply_waiter(self) -> ReplyWaiter:
+        """The process's one reply queue, created at its first call() and then reused."""
+        waiter = self._reply_waiter
+        if waiter is not None:
+            return waiter
+        with self._reply_lock:
+            if self._reply_waiter is None:
+                waiter = ReplyWaiter(self)
+                waiter.start()  # raises at once if the broker is unreachable
+                self._reply_waiter = waiter
+            return self._reply_waiter
+
+    def cleanup(self) -> None:
+        """Close everything this transport opened (oslo: ``transport.cleanup()``).
+
+        The reply queue itself stays on the broker until ``x-expires`` removes it.
+        """
+        self._closed = True
+        with self._reply_lock:
+            waiter, self._reply_waiter = self._reply_waiter, None
+        if waiter is not None:
+            waiter.stop()
+        with self._lock:
+            self._drop_connection()
+
+
+def _on_return(exception: Exception, exchange: str, routing_key: str, message: Any) -> None:
+    raise MessageUndeliverable(_("No queue {queue} for this message: it was returned.",
+                                 queue=routing_key))
+
+
+def get_transport(url: str | None = None, control_exchange: str = "openstack",
+                  **kwargs: Any) -> Transport:
+    """A transport to the broker the transport_url names (None: $COURSE_TRANSPORT_URL or
+    the embedded broker).  Nova uses ``control_exchange="nova"``."""
+    return Transport(url, control_exchange, **kwargs)
+
+
+get_rpc_transport = get_transport
+get_notification_transport = get_transport
+
+
+# --------------------------------------------------------------------------- consuming
+
+
+class ConsumerThread:
+    """A thread consuming some queues on its own connection, reconnecting like oslo does.
+
+    ``start()`` returns once the queues are declared and consumed, so that a message
+    sent right after it is not lost; it raises at once if the broker is unreachable.
+    """
+
+    def __init__(self, transport: Transport, queues: list[kombu.Queue],
+                 on_message: Callable[[kombu.Queue, dict, kombu.Message], None],
+                 name: str, prefetch: int = 0, delete_on_stop: Iterable[str] = ()) -> None:
+        self.transport = transport
+        self.queues = queues
+        self.on_message = on_message
+        self.name = name
+        self.prefetch = prefetch
+        self.delete_on_stop = tuple(delete_on_stop)
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._conn: kombu.Connection | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._ready.clear()
+        self._error = None
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        delay = self.transport.conf["rabbit_retry_interval"]
+        first = True
+        while not self._stop.is_set():
+            try:
+                self._consume()
+                delay = self.transport.conf["rabbit_retry_interval"]
+            except Exception as error:  # a consumer thread must not die
+                if first and not self._ready.is_set():
+                    self._error = error if isinstance(error, CourseError) else BrokerUnreachable(
+                        mask_url(f"{type(error).__name__}: {error}"))
+                    self._ready.set()
+                    return
+                if self._stop.is_set():
+                    break
+                LOG.warning("%s: AMQP server unreachable: %s. Trying again in %s seconds.",
+                            self.name, mask_url(str(error)), delay)
+                self._stop.wait(delay)
+                delay = min(delay + self.transport.conf["rabbit_retry_backoff"],
+                            self.transport.conf["rabbit_interval_max"])
+            first = False
+        self._ready.set()
+
+    def _consume(self) -> None:
+        conn = self._conn = self.transport.connect()
+        consumers: dict[str, kombu.Consumer] = {}
+        try:
+            channel = conn.channel()
+            if self.prefetch:
+                channel.basic_qos(0, self.prefetch, False)
+            for queue in self.queues:
+                queue(channel).declare()  # the queue, its exchange and its binding
+                if queue.name not in consumers:  # a listener pool: one queue, many keys
+                    consumers[queue.name] = kombu.Consumer(
+                        channel, [queue(channel)], accept=["json"], auto_declare=False,
+                        callbacks=[lambda body, message, q=queue: self._deliver(q, body,
+                                                                                message)])
+            for consumer in consumers.values():
+                consumer.consume()
+            self._ready.set()
+            while not self._stop.is_set():
+                try:
+                    conn.drain_events(timeout=None if self.transport.is_embedded
+                                      else STOP_CHECK_SECONDS)
+                except TimeoutError:
+                    pass
+        finally:
+            if self._stop.is_set():
+                self._close(conn, consumers.values())
+            else:  # lost: the next connection declares the same queues again
+                self._close(conn, (), delete=False)
+            self._conn = None
+
+    def _deliver(self, queue: kombu.Queue, body: dict, message: kombu.Message) -> None:
+        try:
+            self.on_message(queue, body, message)
+        except Exception:  # one bad message must not stop the consumer
+            LOG.exception("%s: failed to handle a message from %s", self.name, queue.name)
+            if not message.acknowledged:
+                message.reject()  # dropped, as oslo's Consumer does: never redelivered
+
+    def _close(self, conn: kombu.Connection, consumers: Iterable[kombu.Consumer],
+               delete: bool = True) -> None:
+        """Cancel the consumers (once this returns, the broker counts them gone), delete
+        the queues to delete (the fanout queue), close the connection."""
+        try:
+            if conn.connected:
+                for consumer in consumers:
+                    consumer.cancel()
+                if delete and self.delete_on_stop:
+                    channel = conn.channel()
+                    for name in self.delete_on_stop:
+                        channel.queue_delete(name)
+            conn.close()
+        except Exception:  # the broker may be gone already
+            LOG.debug("closing %s failed", self.name, exc_info=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        conn = self._conn
+        if conn is not None and self.transport.is_embedded:
+            broker.wake(conn)  # unblock drain_events at once
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(10)
+        self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+
+class DuplicateFilter:
+    """oslo's _MsgIdCache: the last 16 ``_unique_id`` values seen, to drop redeliveries."""
+
+    def __init__(self) -> None:
+        self._seen: deque[str] = deque(maxlen=DUPLICATE_WINDOW)
+        self._lock = threading.Lock()
+
+    def __contains__(self, unique_id: str | None) -> bool:
+        return unique_id in self._seen
+
+    def add(self, unique_id: str | None) -> None:
+        with self._lock:
+            if unique_id and unique_id not in self._seen:
+                self._seen.append(unique_id)
+
+    def is_duplicate(self, unique_id: str | None) -> bool:
+        """Seen already?  If not, remember it."""
+        with self._lock:
+            if unique_id in self._seen:
+                return True
+            if unique_id:
+                self._seen.append(unique_id)
+            return False
+
+
+class ReplyWaiter:
+    """The reply queue ``reply_<uuid>`` of one process, and the callers waiting on it.
+
+    Every call() of the process names this queue in ``_reply_q``; the server publishes
+    its reply to the default exchange with that routing key, and the reply is matched
+    to its caller by ``_msg_id`` (not by AMQP's correlation_id).
+    """
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self.queue_name = f"reply_{uuid.uuid4().hex}"
+        self._waiters: dict[str, queue_module.SimpleQueue] = {}  # msg_id -> its replies
+        self._requests: dict[str, str] = {}  # msg_id -> request id, for the trace
+        self._duplicates = DuplicateFilter()
+        queue = kombu.Queue(self.queue_name, exchange=None, routing_key=self.queue_name,
+                            durable=False, auto_delete=False,
+                            queue_arguments=transport.transient_queue_arguments())
+        self._consumer = ConsumerThread(transport, [queue], self._on_reply,
+                                        name=f"{transport.service} replies")
+
+    def start(self) -> None:
+        self._consumer.start()
+
+    def stop(self) -> None:
+        self._consumer.stop()
+
+    def _on_reply(self, queue: kombu.Queue, body: dict, message: kombu.Message) -> None:
+        message.ack()
+        reply = deserialize_msg(body)
+        msg_id, unique_id = reply.get("_msg_id"), reply.get("_unique_id")
+        trace = self.transport.trace
+        if trace is not None:
+            trace.record("deliver", "reply", self.transport.service, queue=queue.name,
+                         routing_key=queue.name, msg_id=msg_id or "",
+                         request_id=self._requests.get(msg_id, ""), unique_id=unique_id or "")
+        if self._duplicates.is_duplicate(unique_id):
+            if trace is not None:
+                trace.record("drop", "reply", self.transport.service, queue=queue.name,
+                             msg_id=msg_id or "", unique_id=unique_id or "")
+            return
+        waiter = self._waiters.get(msg_id)
+        if waiter is None:
+            LOG.info("No calling thread waiting for msg_id %s", msg_id)
+            return
+        waiter.put(reply)
+
+    def listen(self, msg_id: str, request_id: str = "") -> None:
+        self._waiters[msg_id] = queue_module.SimpleQueue()
+        self._requests[msg_id] = request_id
+
+    def unlisten(self, msg_id: str) -> None:
+        self._waiters.pop(msg_id, None)
+        self._requests.pop(msg_id, None)
+
+    def wait(self, msg_id: str, timeout: float, call_monitor_timeout: float | None) -> Any:
+        """The result, once a reply says ``ending``.  A call-monitor heartbeat (``ending``
+        false, no result) only proves the server is still working: it renews the monitor."""
+        deadline = time.monotonic() + timeout
+        monitor = None if not call_monitor_timeout else time.monotonic() + call_monitor_timeout
+        result = None
+        while True:
+            limit = deadline if monitor is None else min(deadline, monitor)
+            try:
+                reply = self._waiters[msg_id].get(timeout=max(0.0, limit - time.monotonic()))
+            except queue_module.Empty:
+                # oslo's own words (ReplyWaiters.get in _drivers/amqpdriver.py), in English
+                # in every language: it is the line learners will find in a caller's log.
+                raise MessagingTimeout(
+                    f"Timed out waiting for a reply to message ID {msg_id}") from None
+            if reply.get("failure"):
+                raise deserialize_remote_exception(reply["failure"],
+                                                   self.transport.allowed_remote_exmods)
+            if reply.get("result") is not None:
+                result = reply["result"]
+            if reply.get("ending", False):
+                return result
+            if call_monitor_timeout:
+                monitor = time.monotonic() + call_monitor_timeout
