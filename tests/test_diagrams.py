@@ -19,12 +19,15 @@ from course import broker as course_broker
 from course import diagrams, rpc, topology, views
 from course.diagrams import (
     FlowDiagram,
+    FlowModel,
     GraphvizMissing,
     Text,
     TopologyDiagram,
+    TopologyModel,
     flow_diagram,
     topology_diagram,
 )
+from course.diagrams.base import dot_name
 from course.trace import Trace, TraceView
 
 # -- a small Nova-like cloud on course.rpc ---------------------------------------------
@@ -161,16 +164,16 @@ def normalize(text):
     return re.sub(r"[0-9a-f]{8}…", "<id>…", re.sub(r"[0-9a-f]{32}", "<uuid>", text))
 
 
-def node_line(source, node_id):
-    """The DOT line that declares one node."""
-    quoted = '"' + node_id + '" ['
-    return next(line for line in source.splitlines() if line.strip().startswith(quoted))
+def statement(diagram, node_id):
+    """The DOT statement that declares one node of the model (to check how it is drawn)."""
+    name = f'"{dot_name(node_id)}" ['
+    return next(line.strip() for line in diagram.source.splitlines()
+                if line.strip().startswith(name))
 
 
-def edges(source, tail, head):
-    """The DOT lines of the edges tail -> head."""
-    return [line for line in source.splitlines()
-            if line.strip().startswith(f'"{tail}" -> "{head}"')]
+def labels(model, tail, head):
+    """The routing keys written on the arrows of one binding edge."""
+    return [arrow.label for arrow in model.arrows(model.edge(tail, head))]
 
 
 # -- topology diagrams -------------------------------------------------------------------
@@ -180,46 +183,52 @@ def test_topology_diagram_draws_what_the_broker_holds(nova, english):
     view = nova.boot()
     d = nova.topology().diagram(trace=nova.trace)
     assert isinstance(d, TopologyDiagram)
-    src = d.source
-    assert src.startswith("digraph topology {") and "rankdir=LR" in src
-    # One shape per exchange type; the default exchange drawn because replies use it.
-    assert 'shape="hexagon"' in node_line(src, "x:nova") and "(topic)" in node_line(src, "x:nova")
-    assert 'shape="trapezium"' in node_line(src, "x:compute_fanout")
-    assert 'shape="octagon"' in node_line(src, "x:")
+    model = d.model
+    assert isinstance(model, TopologyModel) and not model.highlighted
+    # One node per exchange, with its type; the default exchange drawn because replies use it.
+    assert model.node("x:nova").type == "topic"
+    assert model.node("x:compute_fanout").type == "fanout"
+    assert model.node("x:").type == "default" and model.node("x:").name == "(AMQP default)"
     # Bindings labelled with their routing keys.
-    assert 'label="compute.c1"' in edges(src, "x:nova", "q:compute.c1")[0]
-    assert 'label="compute"' in edges(src, "x:nova", "q:compute")[0]
+    assert labels(model, "x:nova", "q:compute.c1") == ["compute.c1"]
+    assert labels(model, "x:nova", "q:compute") == ["compute"]
     fanout_queue = next(q for q in nova.topology().queues if q.startswith("scheduler_fanout_"))
-    assert 'label="scheduler"' in edges(src, "x:scheduler_fanout", f"q:{fanout_queue}")[0]
-    # Queues as records: name over ready | unacked | consumers; the waiting one in red.
-    notifications = node_line(src, "q:notifications.info")
-    assert "<B>notifications.info</B>" in notifications
-    assert "ready 1</TD>" in notifications and "consumers 0" in notifications
-    assert diagrams.QUEUE_FILL_WAITING in notifications
-    assert "ready 0" in node_line(src, "q:compute") and "consumers 2" in node_line(
-        src, "q:compute")
+    assert labels(model, "x:scheduler_fanout", f"q:{fanout_queue}") == ["scheduler"]
+    # Queues with their counts; the notification nobody listens to waits.
+    notifications = model.node("q:notifications.info")
+    assert (notifications.ready, notifications.consumers, notifications.waiting) == (1, 0, True)
+    compute = model.node("q:compute")
+    assert (compute.ready, compute.consumers, compute.waiting) == (0, 2, False)
     # Publishers and consumers come from the trace.
-    assert edges(src, "P:nova-api:api", "x:nova")
-    assert edges(src, "q:compute.c1", "C:nova-compute:c1")
-    assert edges(src, "q:scheduler", "C:nova-scheduler:sch")
+    assert model.edge("P:nova-api:api", "x:nova").role == "publish"
+    assert model.edge("q:compute.c1", "C:nova-compute:c1").role == "consume"
+    assert model.edge("q:scheduler", "C:nova-scheduler:sch")
     # c2 took nothing from compute.c2, only its start-up reply.
-    assert not edges(src, "q:compute.c2", "C:nova-compute:c2")
+    assert model.edge("q:compute.c2", "C:nova-compute:c2") is None
     c2_replies = nova.transports["nova-compute:c2"].reply_waiter().queue_name
-    assert edges(src, f"q:{c2_replies}", "C:nova-compute:c2")
+    assert model.edge(f"q:{c2_replies}", "C:nova-compute:c2")
+    # Graphviz draws what the model says: shapes by type, queues as records, red when waiting.
+    assert "shape=hexagon" in statement(d, "x:nova") and "(topic)" in statement(d, "x:nova")
+    assert "shape=trapezium" in statement(d, "x:compute_fanout")
+    assert "shape=octagon" in statement(d, "x:")
+    waiting = statement(d, "q:notifications.info")
+    assert "<B>notifications.info</B>" in waiting and "ready 1</TD>" in waiting
+    assert diagrams.QUEUE_FILL_WAITING in waiting
+    assert diagrams.QUEUE_FILL_WAITING not in statement(d, "q:compute")
     # The legend, in the diagram's own vocabulary.
-    assert "subgraph cluster_legend" in src and 'label="Legend"' in src
+    assert "subgraph cluster_legend" in d.source and "label=Legend" in d.source
     for word in ("topic exchange", "fanout exchange", "default exchange",
                  "binding: routing key", "P publisher (from the trace)",
                  "red: messages waiting"):
-        assert word in src
+        assert word in d.source
     assert len(view.hops) == 10
 
 
 def test_without_a_trace_no_service_is_guessed(nova):
     nova.boot()
-    src = topology_diagram(topology.snapshot(nova.url)).source
-    assert '"P:' not in src and '"C:' not in src
-    assert "publisher" not in src
+    d = topology_diagram(topology.snapshot(nova.url))
+    assert d.model.publishers == {} and d.model.consumers == {} and d.model.flows == []
+    assert "publisher" not in d.source  # nor in the legend
 
 
 def test_every_exchange_type_has_its_shape_on_both_brokers(broker, english):
@@ -235,13 +244,13 @@ def test_every_exchange_type_has_its_shape_on_both_brokers(broker, english):
     for _ in range(2):
         producer.publish({"n": 1}, exchange="x_direct", routing_key="k.direct")
     d = topology_diagram(broker.topology())
-    src = d.source
     for kind, shape in (("direct", "ellipse"), ("topic", "hexagon"), ("fanout", "trapezium"),
                         ("headers", "parallelogram")):
-        assert f'shape="{shape}"' in node_line(src, f"x:x_{kind}"), kind
-        assert f"{kind} exchange" in src
-    assert 'label="k.*"' in edges(src, "x:x_topic", "q:to_topic")[0]
-    assert "ready 2" in node_line(src, "q:to_direct")
+        assert d.model.node(f"x:x_{kind}").type == kind
+        assert f"shape={shape}" in statement(d, f"x:x_{kind}"), kind
+        assert f"{kind} exchange" in d.source
+    assert labels(d.model, "x:x_topic", "q:to_topic") == ["k.*"]
+    assert d.model.node("q:to_direct").ready == 2
     assert "X x_direct (direct)" in d.ascii()
     assert re.search(r"└─ k\.direct ─▶ to_direct +\[ready 2 \| unacked 0 \| consumers 0\]",
                      d.ascii())
@@ -262,7 +271,8 @@ def test_ascii_topology_of_a_fixed_topology(embedded, english):
         producer = kombu.Producer(channel, serializer="json")
         producer.publish({"text": "disk full"}, exchange="direct_logs", routing_key="error")
         producer.publish({"text": "hello"}, exchange="logs", routing_key="")
-        text = topology_diagram(topology.snapshot()).ascii()
+        d = topology_diagram(topology.snapshot())
+    text = d.ascii()
     assert isinstance(text, Text)
     assert text == """\
 Exchanges ─ routing key ─▶ queues [ready | unacked | consumers] ─▶ consumers:
@@ -275,10 +285,11 @@ Exchanges ─ routing key ─▶ queues [ready | unacked | consumers] ─▶ con
   X (AMQP default)
     └─ orphan               ─▶ orphan  [ready 0 | unacked 0 | consumers 0]
 P publisher · X exchange (type) · queue [ready | unacked | consumers] ─▶ consumer"""
-    # The DOT draws one arrow per binding, as the tutorials do.
-    src = topology_diagram(topology.snapshot()).source
-    assert [re.search(r'label="([^"]*)"', e).group(1)
-            for e in edges(src, "x:direct_logs", "q:all")] == ["error", "info", "warning"]
+    # One arrow per binding, as the tutorials draw them; the default exchange binds orphan.
+    assert labels(d.model, "x:direct_logs", "q:all") == ["error", "info", "warning"]
+    assert labels(d.model, "x:", "q:orphan") == ["orphan"]
+    arrow = f'"{dot_name("x:direct_logs")}" -> "{dot_name("q:all")}"'
+    assert d.source.count(arrow) == 3
 
 
 def test_ascii_topology_with_services_and_highlight(nova, english):
@@ -295,30 +306,42 @@ def test_ascii_topology_with_services_and_highlight(nova, english):
 def test_highlighting_a_path(nova, english):
     view = nova.boot()
     cast = next(h for h in view.hops if h.method == "build_and_run_instance")
-    src = topology_diagram(nova.topology(), trace=nova.trace, highlight=view).source
-    cast_colour = diagrams.KIND_STYLES["cast"][1]
-    path = [edges(src, "P:nova-conductor:ctl", "x:nova")[0],
-            edges(src, "x:nova", "q:compute.c1")[0],
-            edges(src, "q:compute.c1", "C:nova-compute:c1")[0]]
-    for line in path:
-        assert 'penwidth="3"' in line and f"#{cast.number}" in line
-    assert cast_colour in path[1] and cast_colour in path[2]
-    assert 'penwidth="3"' in node_line(src, "x:nova")
-    assert 'BORDER="3"' in node_line(src, "q:compute.c1")
+    d = topology_diagram(nova.topology(), trace=nova.trace, highlight=view)
+    model = d.model
+    assert model.highlighted and model.kinds == ["cast", "call", "reply", "fanout", "notify"]
+    path = [model.edge("P:nova-conductor:ctl", "x:nova"),
+            model.edge("x:nova", "q:compute.c1"),
+            model.edge("q:compute.c1", "C:nova-compute:c1")]
+    for edge in path:
+        assert cast.number in edge.hops
+    # The binding and the consumer took the cast only; the publisher's edge carried calls too.
+    assert path[1].kinds == path[2].kinds == {"cast"} and path[1].hops == {cast.number}
+    assert path[0].kinds == {"cast", "call"}
+    for node in ("P:nova-conductor:ctl", "x:nova", "q:compute.c1", "C:nova-compute:c1"):
+        assert cast.number in model.node(node).hops
     # What the request did not use is greyed out.
-    assert diagrams.DIM in edges(src, "x:nova", "q:compute.c2")[0]
-    assert diagrams.DIM in node_line(src, "x:compute_fanout")
+    assert model.dimmed(model.edge("x:nova", "q:compute.c2"))
+    assert model.dimmed(model.node("x:compute_fanout"))
+    assert not model.dimmed(model.node("q:compute.c1"))
     # The notification nobody consumed is highlighted in the queue where it waits.
     notify = next(h for h in view.hops if h.kind == "notify")
     assert notify.queue == ""
-    assert f"#{notify.number}" in edges(src, "x:nova", "q:notifications.info")[0]
-    assert "#n: hop n, highlighted" in src
+    assert model.edge("x:nova", "q:notifications.info").hops == {notify.number}
+    # Graphviz draws the path thick, numbered and in the cast's colour; the rest grey.
+    drawn = next(line for line in d.source.splitlines()
+                 if f'"{dot_name("x:nova")}" -> "{dot_name("q:compute.c1")}"' in line)
+    assert "penwidth=3" in drawn and f"#{cast.number}" in drawn
+    assert diagrams.KIND_STYLES["cast"][1] in drawn
+    assert "BORDER=\"3\"" in statement(d, "q:compute.c1")
+    assert diagrams.DIM in statement(d, "x:compute_fanout")
+    assert "#n: hop n, highlighted" in d.source
 
     # Without a trace, the highlighted hops themselves name their services.
-    one = topology_diagram(nova.topology(), highlight=cast).source
-    assert edges(one, "P:nova-conductor:ctl", "x:nova")
-    assert edges(one, "q:compute.c1", "C:nova-compute:c1")
-    assert '"P:nova-api:api"' not in one
+    one = topology_diagram(nova.topology(), highlight=cast).model
+    assert one.edge("P:nova-conductor:ctl", "x:nova").hops == {cast.number}
+    assert one.edge("q:compute.c1", "C:nova-compute:c1").hops == {cast.number}
+    assert list(one.publishers) == ["nova-conductor:ctl"]
+    assert list(one.consumers) == ["nova-compute:c1"]
 
 
 def test_many_similar_queues_are_grouped(embedded, english):
@@ -336,24 +359,29 @@ def test_many_similar_queues_are_grouped(embedded, english):
     finally:
         cloud.stop()
     assert elapsed <= 2.0, f"snapshot + diagram + dot took {elapsed:.2f} s"
+    model = d.model
+    group = model.node("q:compute.<host>")
+    assert (group.count, group.consumers) == (100, 100)
+    assert group.label(short_ids=True) == "compute.<host> ×100"
+    assert group.members[:2] == ["compute.compute0", "compute.compute1"]
+    assert model.node("q:compute_fanout_<uuid>").count == 100
+    assert model.node("q:reply_<uuid>").count == 101
+    assert labels(model, "x:nova", "q:compute.<host>") == ["compute.<host>"]
+    assert model.edge("q:reply_<uuid>", "C:nova-compute:<host>")
+    assert model.publishers["nova-compute:<host>"].count == 100
+    assert "q:compute.compute1" not in model.by_id
+    queues = model.clusters[0].queues
+    assert len(queues) < 30 and sum(q.count for q in queues) == len(snap.queues)
+    # Drawn as the model says: one node, its members in its tooltip.
     assert "compute.&lt;host&gt; ×100" in svg
-    src = d.source
-    group = node_line(src, "q:compute.<host>")
-    assert "compute.&lt;host&gt; ×100" in group and "consumers 100" in group
-    assert "compute_fanout_&lt;uuid&gt; ×100" in node_line(src, "q:compute_fanout_<uuid>")
-    assert "reply_&lt;uuid&gt; ×101" in node_line(src, "q:reply_<uuid>")
-    assert 'label="compute.<host>"' in edges(src, "x:nova", "q:compute.<host>")[0]
-    assert edges(src, "q:reply_<uuid>", "C:nova-compute:<host>")
-    assert "P  nova-compute:<host> ×100" in node_line(src, "P:nova-compute:<host>")
-    assert '"q:compute.compute1"' not in src
-    assert "compute.compute0\\ncompute.compute1\\n" in group  # the members, in its tooltip
-    assert src.count('"q:') < 30  # readable: every group one node
-    text = d.ascii()
+    assert "compute.compute0\\ncompute.compute1\\n" in statement(d, "q:compute.<host>")
     assert ("├─ compute.<host>     ─▶ compute.<host> ×100         "
-            "[ready 0 | unacked 0 | consumers 100] ─▶ nova-compute:<host> ×100") in text
+            "[ready 0 | unacked 0 | consumers 100] ─▶ nova-compute:<host> ×100") in d.ascii()
     # Expanded: every queue its own node.
     for big in (expanded, high):
-        assert len(re.findall(r'^ *"q:compute\.compute\d+" \[', big.source, re.M)) == 100
+        nodes = big.model.clusters[0].queues
+        assert len(nodes) == len(snap.queues) and all(n.count == 1 for n in nodes)
+        assert len([n for n in nodes if re.fullmatch(r"compute\.compute\d+", n.name)]) == 100
         assert "×100" not in big.source
 
 
@@ -367,17 +395,19 @@ def test_several_brokers_as_clusters(embedded, english):
     finally:
         for cloud in cells.values():
             cloud.stop()
-    src = d.source
-    assert "subgraph cluster_0" in src and 'label="cell1"' in src
-    assert "subgraph cluster_1" in src and 'label="cell2"' in src
-    assert '"0/q:compute.a1"' in src and '"1/q:compute.b2"' in src
-    assert '"0/q:compute.b1"' not in src
+    model = d.model
+    assert [c.title for c in model.clusters] == ["cell1", "cell2"]
+    assert {"0/q:compute.a1", "1/q:compute.b2"} <= set(model.by_id)
+    assert "0/q:compute.b1" not in model.by_id
     # The start-up call of a1 went through cell1's broker only.
-    assert edges(src, "P:nova-compute:a1", "0/x:nova")
-    assert not edges(src, "P:nova-compute:a1", "1/x:nova")
+    assert model.edge("P:nova-compute:a1", "0/x:nova")
+    assert model.edge("P:nova-compute:a1", "1/x:nova") is None
+    assert "subgraph cluster_0" in d.source and "subgraph cluster_1" in d.source
+    assert "label=cell1" in d.source and "label=cell2" in d.source
     text = d.ascii()
     assert "== cell1 ==" in text and "== cell2 ==" in text
-    assert 'label="embedded, virtual host cell2"' in unnamed.source
+    assert [c.title for c in unnamed.model.clusters] == ["embedded, virtual host cell1",
+                                                          "embedded, virtual host cell2"]
 
 
 # -- flow diagrams -----------------------------------------------------------------------
@@ -386,29 +416,33 @@ def test_several_brokers_as_clusters(embedded, english):
 def test_flow_diagram_numbers_hops_and_styles_each_kind(nova, english):
     view = nova.boot()
     d = view.diagram()
-    assert isinstance(d, FlowDiagram) and d.engine == "neato"
-    src = d.source
+    assert isinstance(d, FlowDiagram) and d.engine == "neato" and "layout=neato" in d.source
+    model = d.model
+    assert isinstance(model, FlowModel)
+    assert [a.hop for a in model.arrows] == view.hops
     kinds = [h.kind for h in view.hops]
-    assert set(kinds) == {"http", "cast", "call", "reply", "fanout", "notify"}
-    for hop in view.hops:
-        label = re.search(rf'l{hop.number} \[.*label="([^"]*)"', src).group(1)
-        assert label.startswith(f"{hop.number}. {hop.kind}"), label
-        style, colour, arrow = diagrams.KIND_STYLES[hop.kind]
-        arrow_line = next(line for line in src.splitlines()
-                          if line.strip().startswith(f"a{hop.number} -> "))
-        assert f'style="{style}"' in arrow_line and f'arrowhead="{arrow}"' in arrow_line
-        assert colour in arrow_line
-    styles = {diagrams.KIND_STYLES[k] for k in kinds}
-    assert len(styles) == 6, "every kind looks different"
-    assert "2. cast schedule_and_build_instances\\nnova ▸ conductor" in src
-    assert "3. call select_destinations\\nnova ▸ scheduler" in src
-    assert "5. reply (answers #3)\\n(AMQP default) ▸ reply_" in src
-    assert "10. notify instance.create.end\\nnova ▸ notifications.info" in src
+    assert set(kinds) == set(model.kinds) == {"http", "cast", "call", "reply", "fanout",
+                                              "notify"}
+    labels = [a.label for a in model.arrows]
+    assert "2. cast schedule_and_build_instances\nnova ▸ conductor" in labels
+    assert "3. call select_destinations\nnova ▸ scheduler" in labels
+    assert labels[4].startswith("5. reply (answers #3)\n(AMQP default) ▸ reply_")
+    assert "10. notify instance.create.end\nnova ▸ notifications.info" in labels
     # Lifelines in the order services first appear; the waiting room last.
-    heads = re.findall(r'  h\d+ \[.*label="([^"]*)"', src)
-    assert heads == ["user", "nova-api:api", "nova-conductor:ctl", "nova-scheduler:sch",
-                     "placement", "nova-compute:c1", "(waiting)"]
-    assert "fanout: one copy to every server of the topic" in src  # the legend
+    assert model.lanes == ["user", "nova-api:api", "nova-conductor:ctl", "nova-scheduler:sch",
+                           "placement", "nova-compute:c1", ""]
+    notify = model.arrows[-1]
+    assert model.lanes[notify.tail] == "nova-compute:c1" and model.lanes[notify.head] == ""
+    # Graphviz: each hop's row pinned, its arrow in its kind's style.
+    for row, arrow in enumerate(model.arrows, 1):
+        style, colour, head = diagrams.KIND_STYLES[arrow.hop.kind]
+        drawn = next(line for line in d.source.splitlines()
+                     if line.strip().startswith(f"a{row} -> "))
+        assert f"style={style}" in drawn and f"arrowhead={head}" in drawn
+        assert colour in drawn
+    assert len({diagrams.KIND_STYLES[k] for k in kinds}) == 6, "every kind looks different"
+    assert re.search(r'^\s*h0 \[.*label=user .*pos="0,0!"', d.source, re.M)
+    assert "fanout: one copy to every server of the topic" in d.source  # the legend
 
 
 def test_ascii_flow_is_a_sequence_diagram(embedded, english):
@@ -447,13 +481,15 @@ def test_ascii_flow_is_a_sequence_diagram(embedded, english):
 def test_flow_limit_and_lists_of_hops(nova, english):
     view = nova.boot()
     short = flow_diagram(view.hops, limit=3)
+    assert len(short.model.arrows) == 3 and short.model.more == 7
     assert "… 7 more hops not drawn" in short.source
     assert "… 7 more hops not drawn" in short.ascii()
-    assert "  l3 [" in short.source and "  l4 [" not in short.source
     one = flow_diagram(view.hops[1])  # one Hop: its number stays the trace's
+    assert [a.label.splitlines()[0] for a in one.model.arrows] == [
+        "2. cast schedule_and_build_instances"]
     assert "a1 -> b1" in one.source and "a2 " not in one.source
-    assert "2. cast schedule_and_build_instances" in one.source
     empty = flow_diagram(Trace())
+    assert empty.model.arrows == [] and empty.model.lanes == []
     assert empty.ascii() == "No message in this trace yet." and "<svg" in empty.svg()
 
 
@@ -527,7 +563,8 @@ def test_french_labels(nova):
         src, text = d.source, d.ascii()
         assert 'label="Légende"' in src
         assert "échange topic" in src and "échange par défaut" in src
-        assert "prêts 1" in node_line(src, "q:notifications.info")
+        assert "prêts 1" in statement(d, "q:notifications.info")
+        assert d.model.node("x:").name == "(AMQP par défaut)"
         assert "consommateurs" in src and "non acquittés" in src
         assert "Producteurs (d’après la trace)\u00a0:" in text
         assert "[prêts 0 | non acquittés 0 | consommateurs 1]" in text
@@ -555,7 +592,7 @@ def test_a_flow_on_rabbitmq(broker, english):
         cloud.stop()
     assert [h.kind for h in view.hops] == ["http", "cast", "call", "http", "reply", "cast",
                                            "call", "reply", "fanout", "notify"]
-    src = d.source
-    assert 'penwidth="3"' in edges(src, "x:nova", "q:compute.c1")[0]
-    assert "consumers 1" in node_line(src, "q:compute.c1")
+    cast = next(h for h in view.hops if h.method == "build_and_run_instance")
+    assert d.model.edge("x:nova", "q:compute.c1").hops == {cast.number}
+    assert d.model.node("q:compute.c1").consumers == 1
     assert "<svg" in d.svg()

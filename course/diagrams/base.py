@@ -32,21 +32,29 @@ def install_notice() -> str:
 
 
 class Diagram(Display):
-    """A picture with two renderings: Graphviz (``.source``, SVG, PNG) and text (``.ascii()``).
+    """A picture with two renderings: Graphviz (``.graph``, SVG, PNG) and text (``.ascii()``).
 
     ``model`` is what the picture shows, before any drawing: tests and exercises read it.
     """
 
-    #: The Graphviz layout; ``dot`` runs it (``dot -K<engine>``), so only ``dot`` is needed.
-    engine = "dot"
-
-    def __init__(self, source: str, text: str, summary: str = "", model: Any = None) -> None:
-        #: The DOT text given to Graphviz.
-        self.source = source
+    def __init__(self, graph: graphviz.Digraph, text: str, summary: str = "",
+                 model: Any = None) -> None:
+        #: The Graphviz graph; ``dot`` lays it out with ``graph.engine`` (``dot -K<engine>``).
+        self.graph = graph
         self.model = model
         self._text = text
         self._summary = summary
         self._svg: str | None = None
+
+    @property
+    def source(self) -> str:
+        """The DOT text given to Graphviz."""
+        return self.graph.source
+
+    @property
+    def engine(self) -> str:
+        """The Graphviz layout: ``dot``, or ``neato`` with pinned nodes."""
+        return self.graph.engine
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {self._summary}>"
@@ -65,8 +73,7 @@ class Diagram(Display):
     def pipe(self, format: str = "svg") -> bytes:
         """The picture rendered by ``dot`` in ``format`` (svg, png, pdf...)."""
         try:
-            return graphviz.Source(self.source, engine=self.engine).pipe(format=format,
-                                                                         quiet=True)
+            return self.graph.pipe(format=format, quiet=True)
         except graphviz.ExecutableNotFound:
             raise GraphvizMissing(install_notice()) from None
 
@@ -92,6 +99,18 @@ class Diagram(Display):
         else:
             path.write_bytes(self.pipe(format))
         return path
+
+
+def dot_text(text: str, end: str = "") -> str:
+    """``text`` as a Graphviz string: taken literally (backslashes, ``<...>``), its newlines
+    centred line breaks; ``end`` is added as written (``\\l``: left-justify the line)."""
+    return graphviz.nohtml(text.replace("\\", "\\\\").replace("\n", "\\n") + end)
+
+
+def dot_name(id: str) -> str:
+    """A node id as a Graphviz node name: ``graphviz`` reads ``a:b`` in an edge as node ``a``,
+    port ``b``, so colons (and the ``%`` that escapes them) are written ``%3A`` (``%25``)."""
+    return dot_text(id.replace("%", "%25").replace(":", "%3A"))
 
 
 def hops_of(records: Any) -> list[Hop]:

@@ -1,8 +1,9 @@
 """The diagrams lessons get: a model, drawn once by Graphviz and once as text.
 
 :func:`topology_diagram` and :func:`flow_diagram` build a model from the records
-(:mod:`.build`, :mod:`.flow`), then render it (:mod:`.graph`, :mod:`.flow_graph`,
-:mod:`.text`); the :class:`~.base.Diagram` they return keeps the model as ``.model``.
+(:mod:`.build`, :mod:`.flow`), then render it as a ``graphviz.Digraph`` (:mod:`.graph`,
+:mod:`.flow_graph`) and as text (:mod:`.text`); the :class:`~.base.Diagram` they return
+keeps the model as ``.model``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from ..topology import snapshot
 from .base import Diagram
 from .build import Topologies, topology_model
 from .flow import FLOW_LIMIT, flow_model
-from .flow_graph import flow_dot
-from .graph import topology_dot
+from .flow_graph import flow_graph
+from .graph import topology_graph
 from .text import flow_text, topology_text
 
 
@@ -35,12 +36,11 @@ class TopologyDiagram(Diagram):
 
 
 class FlowDiagram(Diagram):
-    """A message sequence diagram: services as lifelines, one numbered arrow per hop.
+    """A message sequence diagram: services as lifelines, one numbered arrow per hop,
+    laid out by ``neato`` with every node pinned where the flow layout puts it.
 
     Build it with :func:`flow_diagram` or ``lab.trace.diagram()``.
     """
-
-    engine = "neato"  # with every node pinned where the flow layout puts it
 
 
 def topology_diagram(topology: Topologies, *, trace: Any = None, highlight: Any = None,
@@ -72,7 +72,7 @@ def topology_diagram(topology: Topologies, *, trace: Any = None, highlight: Any 
     queues = sum(len(c.queues) for c in model.clusters)
     members = sum(n.count for c in model.clusters for n in c.queues)
     summary = f"{len(model.clusters)} broker(s), {members} queues, {queues} queue nodes"
-    return TopologyDiagram(topology_dot(model, title, legend),
+    return TopologyDiagram(topology_graph(model, title, legend),
                            topology_text(model, title, legend), summary, model)
 
 
@@ -90,7 +90,7 @@ def flow_diagram(trace: Any, *, participants: Sequence[str] = (), limit: int = F
     """
     model = flow_model(trace, participants=participants, limit=limit, short_ids=short_ids)
     summary = f"{len(model.arrows)} hops, {len(model.lanes)} lifelines"
-    return FlowDiagram(flow_dot(model, title, legend), flow_text(model, title, legend),
+    return FlowDiagram(flow_graph(model, title, legend), flow_text(model, title, legend),
                        summary, model)
 
 
