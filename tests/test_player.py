@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import html
-import time
 
 import pytest
+from helpers import eventually
 
 import course
 from course import display, rpc
@@ -15,13 +15,6 @@ from course.player import Player
 from course.topology import Binding, Exchange, Queue, Topology
 from course.trace import Trace
 from course.wire import mask
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    course.set_language("en")
-    yield
-    course.set_language("en")
 
 
 @pytest.fixture
@@ -94,10 +87,7 @@ def test_depths_follow_the_messages(booted):
     lab, cloud, vm = booted
     cloud.service("nova-compute", "compute1").stop()
     vm.stop()
-    for _n in range(500):
-        if any(h.method == "stop_instance" for h in lab.trace.hops):
-            break
-        time.sleep(0.01)
+    assert eventually(lambda: any(h.method == "stop_instance" for h in lab.trace.hops))
     player = lab.trace.player(http=False, start=-1)
     assert (player.hop.method, player.hop.queue) == ("stop_instance", "")
     assert player.depths()["compute.compute1"] == 1
@@ -169,9 +159,8 @@ def test_static_rendering_outside_a_notebook(booted, monkeypatch):
     assert bundle["text/plain"] == player.text()
 
 
-def test_french_labels(booted):
+def test_french_labels(booted, french):
     lab, _cloud, vm = booted
-    course.set_language("fr")
     player = lab.trace.for_request(vm.request_id).player(start=3)
     text = player.text()
     assert text.startswith("Étape 3 sur ")
