@@ -90,8 +90,16 @@ def flow_model(trace: Any, *, participants: Sequence[str] = (),
     return FlowModel(lanes, arrows, more)
 
 
+def lane_name(lane: str) -> str:
+    """A lifeline's title: the service, or "(waiting)" for messages nobody took yet."""
+    return lane or _("(waiting)")
+
+
+def more_note(model: FlowModel) -> str:
+    """The note under a flow cut at its limit ("" when every hop is drawn)."""
+    return _("… {count} more hops not drawn", count=model.more) if model.more else ""
+
+
 def empty_note(model: FlowModel) -> str:
     """What an empty flow diagram says: nothing yet, or only hops beyond the limit."""
-    if model.more:
-        return _("… {count} more hops not drawn", count=model.more)
-    return _("No message in this trace yet.")
+    return more_note(model) or _("No message in this trace yet.")

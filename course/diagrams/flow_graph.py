@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import graphviz
 
-from ..i18n import _
 from .base import dot_text
-from .flow import FlowArrow, FlowModel, empty_note
+from .flow import FlowArrow, FlowModel, empty_note, lane_name, more_note
 from .style import FONT, PUBLISHER_FILL, SERVICE_BORDER, kind_legend, kind_style
 
 #: Flow layout, in points: the height of one hop's row, the header's height.
@@ -49,7 +48,7 @@ class _Layout:
 
     @classmethod
     def of(cls, model: FlowModel) -> _Layout:
-        names = [lane or _("(waiting)") for lane in model.lanes]
+        names = [lane_name(lane) for lane in model.lanes]
         step = max([text_width(n, 10) * 1.1 + 44 for n in names] + [110.0])
         return cls([i * step for i in range(len(names))] or [0.0], step,
                    -(HEAD / 2 + ROW * (len(model.arrows) + 1)))
@@ -74,8 +73,7 @@ def flow_graph(model: FlowModel, title: str = "", legend: bool = True) -> graphv
         _arrow(graph, row, arrow, layout)
     y = layout.bottom - HEAD
     if model.more:
-        _left_label(graph, "more", _("… {count} more hops not drawn", count=model.more),
-                    layout.x[0] - 40, y)
+        _left_label(graph, "more", more_note(model), layout.x[0] - 40, y)
         y -= 24
     if legend:
         _legend(graph, model, layout.x[0], y)
@@ -88,7 +86,7 @@ def _lifelines(graph: graphviz.Digraph, model: FlowModel, layout: _Layout) -> No
     for i, lane in enumerate(model.lanes):
         style = dict(shape="box", style="rounded,filled", fillcolor=PUBLISHER_FILL,
                      color=SERVICE_BORDER, height=f"{HEAD / 72}",
-                     label=dot_text(lane or _("(waiting)")), margin="0.04,0.02",
+                     label=dot_text(lane_name(lane)), margin="0.04,0.02",
                      width=f"{(layout.step - 16) / 72}", fixedsize="true")
         if not lane:
             style.update(style="rounded,dashed", fillcolor="#ffffff", color="#999999")
@@ -109,7 +107,7 @@ def _arrow(graph: graphviz.Digraph, row: int, arrow: FlowArrow, layout: _Layout)
         mid = s + 14 + text_width(arrow.label, 9) / 2
     else:
         graph.node(f"b{row}", pos=_pos(t, y), **POINT)
-        receiver = hop.receiver or _("(waiting)")
+        receiver = lane_name(hop.receiver)
         graph.edge(f"a{row}", f"b{row}", style=style, color=color, arrowhead=head,
                    penwidth="2" if hop.kind in ("call", "http") else "1.2",
                    tooltip=dot_text(f"{hop.kind}: {hop.sender} → {receiver}"))

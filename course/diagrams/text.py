@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ..i18n import _
 from .base import hop_numbers
-from .flow import FlowArrow, FlowModel, empty_note
+from .flow import FlowArrow, FlowModel, empty_note, lane_name, more_note
 from .model import Cluster, Edge, Node, TopologyModel
 from .style import kind_legend, kind_line, queue_counts
 
@@ -102,7 +102,7 @@ def flow_text(model: FlowModel, title: str = "", legend: bool = True) -> str:
     """
     if not model.arrows:
         return empty_note(model)
-    heads = [lane.partition(":") if lane else (_("(waiting)"), "", "") for lane in model.lanes]
+    heads = [lane_name(lane).partition(":") for lane in model.lanes]
     heads = [(binary, sep + host) for binary, sep, host in heads]
     width = max([len(part) for head in heads for part in head] + [8]) + 2
     centre = [i * width + width // 2 for i in range(len(model.lanes))]
@@ -121,7 +121,7 @@ def flow_text(model: FlowModel, title: str = "", legend: bool = True) -> str:
                    + f"  {arrow.what.ljust(what_width)}  {arrow.where}".rstrip())
     out.append(lifelines)
     if model.more:
-        out.append(_("… {count} more hops not drawn", count=model.more))
+        out.append(more_note(model))
     if legend:
         out += [f"{kind_line(k) * 3} " + kind_legend(k) for k in model.kinds]
     return "\n".join(out)
