@@ -1,15 +1,17 @@
 """course.diagrams: pictures drawn from what really happened (snapshots and the trace).
 
-Every topology and trace here is real: services built with ``course.rpc`` exchange
-messages on the embedded broker (and, for a few cases, on RabbitMQ through the
-``broker`` fixture), then the diagrams are drawn from the snapshot and the trace.
+Every topology and trace here is real: the course's Nova (``course.Lab().nova(...)``)
+boots a server on the embedded broker (and, for a few cases, on RabbitMQ through the
+``broker`` fixture), then the diagrams are drawn from the snapshot and the trace, and
+the tests read what each diagram shows (``diagram.model``) and, for styles, its
+Graphviz source.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 import time
+from dataclasses import dataclass
 
 import kombu
 import pytest
@@ -19,118 +21,49 @@ from course import broker as course_broker
 from course import diagrams, rpc, topology, views
 from course.diagrams import (
     FlowDiagram,
+    FlowModel,
     GraphvizMissing,
     Text,
     TopologyDiagram,
+    TopologyModel,
     flow_diagram,
     topology_diagram,
 )
-from course.trace import Trace, TraceView
+from course.diagrams.base import dot_name
+from course.openstack.nova import NovaCloud, Timings
+from course.trace import Hop, Trace, TraceView
 
-# -- a small Nova-like cloud on course.rpc ---------------------------------------------
+# -- a real Nova, booting a server -------------------------------------------------------
 
 
-class MiniNova:
-    """nova-api, -conductor, -scheduler and computes, speaking the boot flow's messages.
+@dataclass
+class Boot:
+    """A server booted on a lab: its request's hops, the compute it went to, the other one."""
 
-    The flow is the real one in miniature: user --HTTP--> api --cast--> conductor
-    --call--> scheduler (--HTTP--> placement) ; conductor --cast--> compute.<host> ;
-    compute --call--> conductor (state saves) ; compute --fanout--> scheduler ; compute
-    --notify--> notifications.info (nobody listens).  Each compute calls the conductor
-    once at start-up, as nova-compute does, so each has a reply queue.
-    """
+    lab: course.Lab
+    view: TraceView
+    host: str
+    idle: str
 
-    def __init__(self, computes=("c1", "c2"), url=None, trace=None):
-        self.url = url
-        self.trace = trace if trace is not None else views.Trace()
-        self.computes = tuple(computes)
-        self.transports = {}
-        self.servers = []
-        self.done = threading.Event()
-        conductor = self._transport("nova-conductor:ctl")
-        scheduler = self._transport("nova-scheduler:sch")
-        mini = self
+    @property
+    def hops(self) -> list[Hop]:
+        return self.view.hops
 
-        class Conductor:
-            def schedule_and_build_instances(self, ctxt, name):
-                host = rpc.get_rpc_client(conductor, rpc.Target(topic="scheduler")).call(
-                    ctxt, "select_destinations", name=name)
-                rpc.get_rpc_client(conductor, rpc.Target(topic="compute")).prepare(
-                    server=host).cast(ctxt, "build_and_run_instance", name=name)
+    def number(self, kind: str, method: str = "") -> int:
+        """The number of the first hop of this kind (and method)."""
+        return next(h.number for h in self.hops
+                    if h.kind == kind and (not method or h.method == method))
 
-            def object_action(self, ctxt, state):
-                return state
+    def numbers(self, kind: str) -> set[int]:
+        return {h.number for h in self.hops if h.kind == kind}
 
-        class Scheduler:
-            def select_destinations(self, ctxt, name):
-                mini.trace.record("http", "http", "nova-scheduler:sch",
-                                  method="GET /allocation_candidates", peer="placement",
-                                  request_id=ctxt.get("request_id", ""))
-                return mini.computes[0]
 
-            def update_instance_info(self, ctxt, name):
-                pass
-
-        class Compute:
-            def __init__(self, transport):
-                self.transport = transport
-
-            def build_and_run_instance(self, ctxt, name):
-                client = rpc.get_rpc_client(self.transport, rpc.Target(topic="conductor"))
-                client.call(ctxt, "object_action", state="spawning")
-                rpc.get_rpc_client(self.transport, rpc.Target(topic="scheduler")).prepare(
-                    fanout=True).cast(ctxt, "update_instance_info", name=name)
-                rpc.get_notifier(self.transport, publisher_id="compute").info(
-                    ctxt, "instance.create.end", {"name": name})
-                mini.done.set()
-
-        self.servers.append(rpc.get_rpc_server(
-            conductor, rpc.Target(topic="conductor", server="ctl"), [Conductor()]))
-        self.servers.append(rpc.get_rpc_server(
-            scheduler, rpc.Target(topic="scheduler", server="sch"), [Scheduler()]))
-        for host in self.computes:
-            transport = self._transport(f"nova-compute:{host}")
-            self.servers.append(rpc.get_rpc_server(
-                transport, rpc.Target(topic="compute", server=host), [Compute(transport)]))
-        self.api = self._transport("nova-api:api")
-        for server in self.servers:
-            server.start()
-        for host in self.computes:
-            rpc.get_rpc_client(self.transports[f"nova-compute:{host}"],
-                               rpc.Target(topic="conductor")).call({}, "object_action",
-                                                                   state="ping")
-
-    def _transport(self, service):
-        transport = rpc.get_transport(self.url, "nova", service=service, trace=self.trace)
-        self.transports[service] = transport
-        return transport
-
-    def boot(self, name="vm1"):
-        """The boot's hops, as a TraceView of its request."""
-        self.done.clear()
-        ctxt = {"request_id": f"req-{name}"}
-        self.trace.record("http", "http", "user", method="POST /servers", peer="nova-api:api",
-                          request_id=ctxt["request_id"])
-        rpc.get_rpc_client(self.api, rpc.Target(topic="conductor")).cast(
-            ctxt, "schedule_and_build_instances", name=name)
-        assert self.done.wait(5)
-        deadline = time.monotonic() + 5  # until the fanout and the notification are traced
-        while time.monotonic() < deadline:
-            kinds = [h.kind for h in self.trace.for_request(ctxt["request_id"]).hops]
-            if "notify" in kinds and all(h.receiver for h in self.trace.hops
-                                         if h.kind == "fanout"):
-                break
-            time.sleep(0.01)
-        return self.trace.for_request(ctxt["request_id"])
-
-    def topology(self, **kw):
-        return views.Topology.of(topology.snapshot(self.url, **kw), self.trace)
-
-    def stop(self):
-        for server in self.servers:
-            server.stop()
-        for transport in self.transports.values():
-            transport.cleanup()
+def boot(lab: course.Lab, cloud: NovaCloud, hosts: list[str]) -> Boot:
+    """Boot vm1 and wait until it is ACTIVE and its last messages are traced."""
+    vm = cloud.boot("vm1")
+    assert vm.wait(timeout=10) == "ACTIVE"
+    idle = next((h for h in hosts if h != vm.host), "")
+    return Boot(lab, lab.trace.for_request(vm.request_id), vm.host, idle)
 
 
 @pytest.fixture
@@ -141,19 +74,17 @@ def embedded():
 
 
 @pytest.fixture
-def nova(embedded):
-    cloud = MiniNova()
-    try:
-        yield cloud
-    finally:
-        cloud.stop()
+def lab():
+    with course.Lab() as running:
+        yield running
 
 
 @pytest.fixture
-def english():
-    course.set_language("en")
-    yield
-    course.set_language("en")
+def booted(lab):
+    """Two computes that send versioned notifications (nobody listens: they wait), one VM."""
+    hosts = ["compute1", "compute2"]
+    cloud = lab.nova(computes=hosts, timings=Timings.zero(), notifications=True)
+    return boot(lab, cloud, hosts)
 
 
 def normalize(text):
@@ -161,68 +92,77 @@ def normalize(text):
     return re.sub(r"[0-9a-f]{8}…", "<id>…", re.sub(r"[0-9a-f]{32}", "<uuid>", text))
 
 
-def node_line(source, node_id):
-    """The DOT line that declares one node."""
-    quoted = '"' + node_id + '" ['
-    return next(line for line in source.splitlines() if line.strip().startswith(quoted))
+def statement(diagram, node_id):
+    """The DOT statement that declares one node of the model (to check how it is drawn)."""
+    name = f'"{dot_name(node_id)}" ['
+    return next(line.strip() for line in diagram.source.splitlines()
+                if line.strip().startswith(name))
 
 
-def edges(source, tail, head):
-    """The DOT lines of the edges tail -> head."""
-    return [line for line in source.splitlines()
-            if line.strip().startswith(f'"{tail}" -> "{head}"')]
+def labels(model, tail, head):
+    """The routing keys written on the arrows of one binding edge."""
+    return [arrow.label for arrow in model.arrows(model.edge(tail, head))]
 
 
 # -- topology diagrams -------------------------------------------------------------------
 
 
-def test_topology_diagram_draws_what_the_broker_holds(nova, english):
-    view = nova.boot()
-    d = nova.topology().diagram(trace=nova.trace)
+def test_topology_diagram_draws_what_the_broker_holds(booted):
+    host, idle = booted.host, booted.idle
+    snap = booted.lab.topology()
+    d = snap.diagram()  # with the lab's trace
     assert isinstance(d, TopologyDiagram)
-    src = d.source
-    assert src.startswith("digraph topology {") and "rankdir=LR" in src
-    # One shape per exchange type; the default exchange drawn because replies use it.
-    assert 'shape="hexagon"' in node_line(src, "x:nova") and "(topic)" in node_line(src, "x:nova")
-    assert 'shape="trapezium"' in node_line(src, "x:compute_fanout")
-    assert 'shape="octagon"' in node_line(src, "x:")
+    model = d.model
+    assert isinstance(model, TopologyModel) and not model.highlighted
+    # One node per exchange, with its type; the default exchange drawn because replies use it.
+    assert model.node("x:nova").type == "topic"
+    assert model.node("x:compute_fanout").type == "fanout"
+    assert model.node("x:").type == "default" and model.node("x:").name == "(AMQP default)"
     # Bindings labelled with their routing keys.
-    assert 'label="compute.c1"' in edges(src, "x:nova", "q:compute.c1")[0]
-    assert 'label="compute"' in edges(src, "x:nova", "q:compute")[0]
-    fanout_queue = next(q for q in nova.topology().queues if q.startswith("scheduler_fanout_"))
-    assert 'label="scheduler"' in edges(src, "x:scheduler_fanout", f"q:{fanout_queue}")[0]
-    # Queues as records: name over ready | unacked | consumers; the waiting one in red.
-    notifications = node_line(src, "q:notifications.info")
-    assert "<B>notifications.info</B>" in notifications
-    assert "ready 1</TD>" in notifications and "consumers 0" in notifications
-    assert diagrams.QUEUE_FILL_WAITING in notifications
-    assert "ready 0" in node_line(src, "q:compute") and "consumers 2" in node_line(
-        src, "q:compute")
+    assert labels(model, "x:nova", f"q:compute.{host}") == [f"compute.{host}"]
+    assert labels(model, "x:nova", "q:compute") == ["compute"]
+    fanout_queue = next(q for q in snap.queues if q.startswith("scheduler_fanout_"))
+    assert labels(model, "x:scheduler_fanout", f"q:{fanout_queue}") == ["scheduler"]
+    # Queues with their counts; the notifications nobody listens to wait.
+    notifications = model.node("q:versioned_notifications.info")
+    assert notifications.ready == len(booted.numbers("notify")) == 4
+    assert (notifications.consumers, notifications.waiting) == (0, True)
+    compute = model.node("q:compute")
+    assert (compute.ready, compute.consumers, compute.waiting) == (0, 2, False)
     # Publishers and consumers come from the trace.
-    assert edges(src, "P:nova-api:api", "x:nova")
-    assert edges(src, "q:compute.c1", "C:nova-compute:c1")
-    assert edges(src, "q:scheduler", "C:nova-scheduler:sch")
-    # c2 took nothing from compute.c2, only its start-up reply.
-    assert not edges(src, "q:compute.c2", "C:nova-compute:c2")
-    c2_replies = nova.transports["nova-compute:c2"].reply_waiter().queue_name
-    assert edges(src, f"q:{c2_replies}", "C:nova-compute:c2")
+    assert model.edge("P:nova-api:controller", "x:nova").role == "publish"
+    assert model.edge(f"q:compute.{host}", f"C:nova-compute:{host}").role == "consume"
+    assert model.edge("q:scheduler", "C:nova-scheduler:controller")
+    # The idle compute took nothing from its queue, only the reply to its start-up call.
+    assert model.edge(f"q:compute.{idle}", f"C:nova-compute:{idle}") is None
+    replies = {h.queue for h in booted.lab.trace.hops
+               if h.kind == "reply" and h.receiver == f"nova-compute:{idle}"}
+    assert len(replies) == 1
+    assert model.edge(f"q:{replies.pop()}", f"C:nova-compute:{idle}")
+    # Graphviz draws what the model says: shapes by type, queues as records, red when waiting.
+    assert "shape=hexagon" in statement(d, "x:nova") and "(topic)" in statement(d, "x:nova")
+    assert "shape=trapezium" in statement(d, "x:compute_fanout")
+    assert "shape=octagon" in statement(d, "x:")
+    waiting = statement(d, "q:versioned_notifications.info")
+    assert "<B>versioned_notifications.info</B>" in waiting and "ready 4</TD>" in waiting
+    assert diagrams.QUEUE_FILL_WAITING in waiting
+    assert diagrams.QUEUE_FILL_WAITING not in statement(d, "q:compute")
     # The legend, in the diagram's own vocabulary.
-    assert "subgraph cluster_legend" in src and 'label="Legend"' in src
+    assert "subgraph cluster_legend" in d.source and "label=Legend" in d.source
     for word in ("topic exchange", "fanout exchange", "default exchange",
                  "binding: routing key", "P publisher (from the trace)",
                  "red: messages waiting"):
-        assert word in src
-    assert len(view.hops) == 10
+        assert word in d.source
 
 
-def test_without_a_trace_no_service_is_guessed(nova):
-    nova.boot()
-    src = topology_diagram(topology.snapshot(nova.url)).source
-    assert '"P:' not in src and '"C:' not in src
-    assert "publisher" not in src
+def test_without_a_trace_no_service_is_guessed(booted):
+    d = topology_diagram(topology.snapshot(booted.lab.url))
+    assert d.model.publishers == {} and d.model.consumers == {} and d.model.flows == []
+    assert d.model.node("q:conductor").consumers == 1  # the snapshot's own figures stay
+    assert "publisher" not in d.source  # nor in the legend
 
 
-def test_every_exchange_type_has_its_shape_on_both_brokers(broker, english):
+def test_every_exchange_type_has_its_shape_on_both_brokers(broker):
     """The same declarations on the embedded broker and on RabbitMQ draw the same picture."""
     conn = broker.connect()
     channel = conn.channel()
@@ -235,19 +175,19 @@ def test_every_exchange_type_has_its_shape_on_both_brokers(broker, english):
     for _ in range(2):
         producer.publish({"n": 1}, exchange="x_direct", routing_key="k.direct")
     d = topology_diagram(broker.topology())
-    src = d.source
     for kind, shape in (("direct", "ellipse"), ("topic", "hexagon"), ("fanout", "trapezium"),
                         ("headers", "parallelogram")):
-        assert f'shape="{shape}"' in node_line(src, f"x:x_{kind}"), kind
-        assert f"{kind} exchange" in src
-    assert 'label="k.*"' in edges(src, "x:x_topic", "q:to_topic")[0]
-    assert "ready 2" in node_line(src, "q:to_direct")
+        assert d.model.node(f"x:x_{kind}").type == kind
+        assert f"shape={shape}" in statement(d, f"x:x_{kind}"), kind
+        assert f"{kind} exchange" in d.source
+    assert labels(d.model, "x:x_topic", "q:to_topic") == ["k.*"]
+    assert d.model.node("q:to_direct").ready == 2
     assert "X x_direct (direct)" in d.ascii()
     assert re.search(r"└─ k\.direct ─▶ to_direct +\[ready 2 \| unacked 0 \| consumers 0\]",
                      d.ascii())
 
 
-def test_ascii_topology_of_a_fixed_topology(embedded, english):
+def test_ascii_topology_of_a_fixed_topology(embedded):
     """RabbitMQ tutorials 3 and 4 declared with kombu, printed exactly."""
     with course_broker.connect() as conn:
         channel = conn.channel()
@@ -262,7 +202,8 @@ def test_ascii_topology_of_a_fixed_topology(embedded, english):
         producer = kombu.Producer(channel, serializer="json")
         producer.publish({"text": "disk full"}, exchange="direct_logs", routing_key="error")
         producer.publish({"text": "hello"}, exchange="logs", routing_key="")
-        text = topology_diagram(topology.snapshot()).ascii()
+        d = topology_diagram(topology.snapshot())
+    text = d.ascii()
     assert isinstance(text, Text)
     assert text == """\
 Exchanges ─ routing key ─▶ queues [ready | unacked | consumers] ─▶ consumers:
@@ -275,143 +216,198 @@ Exchanges ─ routing key ─▶ queues [ready | unacked | consumers] ─▶ con
   X (AMQP default)
     └─ orphan               ─▶ orphan  [ready 0 | unacked 0 | consumers 0]
 P publisher · X exchange (type) · queue [ready | unacked | consumers] ─▶ consumer"""
-    # The DOT draws one arrow per binding, as the tutorials do.
-    src = topology_diagram(topology.snapshot()).source
-    assert [re.search(r'label="([^"]*)"', e).group(1)
-            for e in edges(src, "x:direct_logs", "q:all")] == ["error", "info", "warning"]
+    # One arrow per binding, as the tutorials draw them; the default exchange binds orphan.
+    assert labels(d.model, "x:direct_logs", "q:all") == ["error", "info", "warning"]
+    assert labels(d.model, "x:", "q:orphan") == ["orphan"]
+    arrow = f'"{dot_name("x:direct_logs")}" -> "{dot_name("q:all")}"'
+    assert d.source.count(arrow) == 3
 
 
-def test_ascii_topology_with_services_and_highlight(nova, english):
-    view = nova.boot()
-    text = normalize(nova.topology().ascii(trace=nova.trace, highlight=view))
+def test_ascii_topology_with_services_and_highlight(booted):
+    host = booted.host
+    cast = booted.number("cast", "build_and_run_instance")
+    text = normalize(booted.lab.topology().ascii(highlight=booted.view))
     assert "Publishers (from the trace):" in text
-    assert "  P nova-api:api       ──▶ nova ◀ #2" in text
-    assert ("    ├─ compute.c1         ─▶ compute.c1                  "
-            "[ready 0 | unacked 0 | consumers 1] ─▶ nova-compute:c1  ◀ #6") in text
-    assert "notifications.info          [ready 1 | unacked 0 | consumers 0]  ◀ #10" in text
+    first = booted.number("cast", "schedule_and_build_instances")
+    assert f"  P nova-api:controller       ──▶ nova ◀ #{first}\n" in text
+    assert (f"    ├─ compute.{host}             ─▶ compute.{host}              "
+            f"[ready 0 | unacked 0 | consumers 1] ─▶ nova-compute:{host}  ◀ #{cast}\n") in text
+    notes = ", ".join(f"#{n}" for n in sorted(booted.numbers("notify")))
+    assert ("    └─ versioned_notifications.info ─▶ versioned_notifications.info  "
+            f"[ready 4 | unacked 0 | consumers 0]  ◀ {notes}\n") in text
     assert text.endswith("◀ #n: hop n of the highlighted messages")
 
 
-def test_highlighting_a_path(nova, english):
-    view = nova.boot()
-    cast = next(h for h in view.hops if h.method == "build_and_run_instance")
-    src = topology_diagram(nova.topology(), trace=nova.trace, highlight=view).source
-    cast_colour = diagrams.KIND_STYLES["cast"][1]
-    path = [edges(src, "P:nova-conductor:ctl", "x:nova")[0],
-            edges(src, "x:nova", "q:compute.c1")[0],
-            edges(src, "q:compute.c1", "C:nova-compute:c1")[0]]
-    for line in path:
-        assert 'penwidth="3"' in line and f"#{cast.number}" in line
-    assert cast_colour in path[1] and cast_colour in path[2]
-    assert 'penwidth="3"' in node_line(src, "x:nova")
-    assert 'BORDER="3"' in node_line(src, "q:compute.c1")
+def test_highlighting_a_path(booted):
+    host, idle, snap = booted.host, booted.idle, booted.lab.topology()
+    cast = booted.number("cast", "build_and_run_instance")
+    d = topology_diagram(snap, trace=booted.lab.trace, highlight=booted.view)
+    model = d.model
+    assert model.highlighted and model.kinds == ["cast", "call", "reply", "fanout", "notify"]
+    path = [model.edge("P:nova-conductor:controller", "x:nova"),
+            model.edge("x:nova", f"q:compute.{host}"),
+            model.edge(f"q:compute.{host}", f"C:nova-compute:{host}")]
+    for edge in path:
+        assert cast in edge.hops
+    # The binding and the consumer took the cast only; the conductor also called the
+    # scheduler through that exchange.
+    assert path[1].kinds == path[2].kinds == {"cast"} and path[1].hops == {cast}
+    assert path[0].kinds == {"cast", "call"}
+    assert path[0].hops == {cast, booted.number("call", "select_destinations")}
+    for node in ("P:nova-conductor:controller", "x:nova", f"q:compute.{host}",
+                 f"C:nova-compute:{host}"):
+        assert cast in model.node(node).hops
     # What the request did not use is greyed out.
-    assert diagrams.DIM in edges(src, "x:nova", "q:compute.c2")[0]
-    assert diagrams.DIM in node_line(src, "x:compute_fanout")
-    # The notification nobody consumed is highlighted in the queue where it waits.
-    notify = next(h for h in view.hops if h.kind == "notify")
-    assert notify.queue == ""
-    assert f"#{notify.number}" in edges(src, "x:nova", "q:notifications.info")[0]
-    assert "#n: hop n, highlighted" in src
+    assert model.dimmed(model.edge("x:nova", f"q:compute.{idle}"))
+    assert model.dimmed(model.node("x:compute_fanout"))
+    assert model.dimmed(model.node(f"q:compute.{idle}"))
+    assert not model.dimmed(model.node(f"q:compute.{host}"))
+    # The notifications nobody consumed are highlighted in the queue where they wait.
+    notify = booted.numbers("notify")
+    assert all(h.queue == "" for h in booted.hops if h.kind == "notify")
+    assert model.edge("x:nova", "q:versioned_notifications.info").hops == notify
+    assert model.edge("x:nova", "q:versioned_notifications.info").kinds == {"notify"}
+    # Graphviz draws the path thick, numbered and in the cast's colour; the rest grey.
+    drawn = next(line for line in d.source.splitlines()
+                 if f'"{dot_name("x:nova")}" -> "{dot_name(f"q:compute.{host}")}"' in line)
+    assert "penwidth=3" in drawn and f"#{cast}" in drawn
+    assert diagrams.KIND_STYLES["cast"][1] in drawn
+    assert 'BORDER="3"' in statement(d, f"q:compute.{host}")
+    assert diagrams.DIM in statement(d, "x:compute_fanout")
+    assert "#n: hop n, highlighted" in d.source
 
     # Without a trace, the highlighted hops themselves name their services.
-    one = topology_diagram(nova.topology(), highlight=cast).source
-    assert edges(one, "P:nova-conductor:ctl", "x:nova")
-    assert edges(one, "q:compute.c1", "C:nova-compute:c1")
-    assert '"P:nova-api:api"' not in one
+    hop = next(h for h in booted.hops if h.number == cast)
+    one = topology_diagram(snap, highlight=hop).model
+    assert one.edge("P:nova-conductor:controller", "x:nova").hops == {cast}
+    assert one.edge(f"q:compute.{host}", f"C:nova-compute:{host}").hops == {cast}
+    assert list(one.publishers) == ["nova-conductor:controller"]
+    assert list(one.consumers) == [f"nova-compute:{host}"]
 
 
-def test_many_similar_queues_are_grouped(embedded, english):
-    cloud = MiniNova([f"compute{i}" for i in range(100)])
-    try:
-        cloud.boot()
-        snap = cloud.topology()
-        assert len(snap.queues) > 300
-        started = time.perf_counter()
-        d = topology_diagram(cloud.topology(), trace=cloud.trace)
-        svg = d.svg()
-        elapsed = time.perf_counter() - started
-        expanded = snap.diagram(trace=cloud.trace, group=False)
-        high = snap.diagram(trace=cloud.trace, group=200)
-    finally:
-        cloud.stop()
+def test_many_similar_queues_are_grouped(lab):
+    hosts = [f"compute{i}" for i in range(100)]
+    booted = boot(lab, lab.nova(computes=hosts, timings=Timings.zero()), hosts)
+    started = time.perf_counter()
+    snap = lab.topology()
+    d = snap.diagram()
+    svg = d.svg()
+    elapsed = time.perf_counter() - started
+    assert len(snap.queues) > 300
     assert elapsed <= 2.0, f"snapshot + diagram + dot took {elapsed:.2f} s"
+    model = d.model
+    group = model.node("q:compute.<host>")
+    assert (group.count, group.consumers) == (100, 100)
+    assert group.label(short_ids=True) == "compute.<host> ×100"
+    assert group.members[:2] == ["compute.compute0", "compute.compute1"]
+    assert model.node("q:compute_fanout_<uuid>").count == 100
+    assert model.node("q:reply_<uuid>").count == 101  # every compute's, and the conductor's
+    assert labels(model, "x:nova", "q:compute.<host>") == ["compute.<host>"]
+    assert model.edge("q:compute.<host>", "C:nova-compute:<host>")  # the VM's host took it
+    assert model.edge("q:reply_<uuid>", "C:nova-compute:<host>")
+    assert model.publishers["nova-compute:<host>"].count == 100
+    assert f"q:compute.{booted.host}" not in model.by_id
+    queues = model.clusters[0].queues
+    assert len(queues) < 15 and sum(q.count for q in queues) == len(snap.queues)
+    # Drawn as the model says: one node, its members in its tooltip.
     assert "compute.&lt;host&gt; ×100" in svg
-    src = d.source
-    group = node_line(src, "q:compute.<host>")
-    assert "compute.&lt;host&gt; ×100" in group and "consumers 100" in group
-    assert "compute_fanout_&lt;uuid&gt; ×100" in node_line(src, "q:compute_fanout_<uuid>")
-    assert "reply_&lt;uuid&gt; ×101" in node_line(src, "q:reply_<uuid>")
-    assert 'label="compute.<host>"' in edges(src, "x:nova", "q:compute.<host>")[0]
-    assert edges(src, "q:reply_<uuid>", "C:nova-compute:<host>")
-    assert "P  nova-compute:<host> ×100" in node_line(src, "P:nova-compute:<host>")
-    assert '"q:compute.compute1"' not in src
-    assert "compute.compute0\\ncompute.compute1\\n" in group  # the members, in its tooltip
-    assert src.count('"q:') < 30  # readable: every group one node
-    text = d.ascii()
-    assert ("├─ compute.<host>     ─▶ compute.<host> ×100         "
-            "[ready 0 | unacked 0 | consumers 100] ─▶ nova-compute:<host> ×100") in text
+    assert "compute.compute0\\ncompute.compute1\\n" in statement(d, "q:compute.<host>")
+    assert ("├─ compute.<host>       ─▶ compute.<host> ×100         "
+            "[ready 0 | unacked 0 | consumers 100] ─▶ nova-compute:<host> ×100\n") in d.ascii()
+    assert ("└─ reply_<uuid>         ─▶ reply_<uuid> ×101           [ready 0 | unacked 0 | "
+            "consumers 101] ─▶ nova-compute:<host> ×100, nova-conductor:controller\n"
+            ) in d.ascii()
     # Expanded: every queue its own node.
-    for big in (expanded, high):
-        assert len(re.findall(r'^ *"q:compute\.compute\d+" \[', big.source, re.M)) == 100
+    for big in (snap.diagram(group=False), snap.diagram(group=200)):
+        nodes = big.model.clusters[0].queues
+        assert len(nodes) == len(snap.queues) and all(n.count == 1 for n in nodes)
+        assert len([n for n in nodes if re.fullmatch(r"compute\.compute\d+", n.name)]) == 100
         assert "×100" not in big.source
 
 
-def test_several_brokers_as_clusters(embedded, english):
+def test_several_brokers_as_clusters(embedded):
+    """Two cells, one broker each (cells v2), traced together: each hop is drawn on the
+    broker it went through."""
     trace = views.Trace()
-    cells = {"cell1": MiniNova(["a1"], "embedded:///cell1", trace),
-             "cell2": MiniNova(["b1", "b2"], "embedded:///cell2", trace)}
+    cells = {"cell1": NovaCloud("embedded:///cell1", trace, computes=["a1"],
+                                controller="ctl1", timings=Timings.zero()),
+             "cell2": NovaCloud("embedded:///cell2", trace, computes=["b1", "b2"],
+                                controller="ctl2", timings=Timings.zero())}
     try:
-        d = topology_diagram({name: c.topology() for name, c in cells.items()}, trace=trace)
-        unnamed = topology_diagram([c.topology() for c in cells.values()])
+        for cloud in cells.values():
+            cloud.start()
+        snaps = {name: topology.snapshot(cloud.url) for name, cloud in cells.items()}
     finally:
         for cloud in cells.values():
             cloud.stop()
-    src = d.source
-    assert "subgraph cluster_0" in src and 'label="cell1"' in src
-    assert "subgraph cluster_1" in src and 'label="cell2"' in src
-    assert '"0/q:compute.a1"' in src and '"1/q:compute.b2"' in src
-    assert '"0/q:compute.b1"' not in src
-    # The start-up call of a1 went through cell1's broker only.
-    assert edges(src, "P:nova-compute:a1", "0/x:nova")
-    assert not edges(src, "P:nova-compute:a1", "1/x:nova")
+    d = topology_diagram(snaps, trace=trace)
+    model = d.model
+    assert [c.title for c in model.clusters] == ["cell1", "cell2"]
+    assert {"0/q:compute.a1", "0/q:conductor", "1/q:compute.b2", "1/q:conductor"} <= set(
+        model.by_id)
+    assert "0/q:compute.b1" not in model.by_id
+    # a1's start-up calls went to the conductor of its own cell, whose queue both cells have.
+    assert model.edge("P:nova-compute:a1", "0/x:nova")
+    assert model.edge("P:nova-compute:a1", "1/x:nova") is None
+    assert model.edge("0/q:conductor", "C:nova-conductor:ctl1")
+    assert model.edge("1/q:conductor", "C:nova-conductor:ctl1") is None
+    assert model.edge("1/q:conductor", "C:nova-conductor:ctl2")
+    assert "subgraph cluster_0" in d.source and "subgraph cluster_1" in d.source
+    assert "label=cell1" in d.source and "label=cell2" in d.source
     text = d.ascii()
     assert "== cell1 ==" in text and "== cell2 ==" in text
-    assert 'label="embedded, virtual host cell2"' in unnamed.source
+    unnamed = topology_diagram(list(snaps.values()))
+    assert [c.title for c in unnamed.model.clusters] == ["embedded, virtual host cell1",
+                                                          "embedded, virtual host cell2"]
 
 
 # -- flow diagrams -----------------------------------------------------------------------
 
 
-def test_flow_diagram_numbers_hops_and_styles_each_kind(nova, english):
-    view = nova.boot()
-    d = view.diagram()
-    assert isinstance(d, FlowDiagram) and d.engine == "neato"
-    src = d.source
-    kinds = [h.kind for h in view.hops]
-    assert set(kinds) == {"http", "cast", "call", "reply", "fanout", "notify"}
-    for hop in view.hops:
-        label = re.search(rf'l{hop.number} \[.*label="([^"]*)"', src).group(1)
-        assert label.startswith(f"{hop.number}. {hop.kind}"), label
-        style, colour, arrow = diagrams.KIND_STYLES[hop.kind]
-        arrow_line = next(line for line in src.splitlines()
-                          if line.strip().startswith(f"a{hop.number} -> "))
-        assert f'style="{style}"' in arrow_line and f'arrowhead="{arrow}"' in arrow_line
-        assert colour in arrow_line
-    styles = {diagrams.KIND_STYLES[k] for k in kinds}
-    assert len(styles) == 6, "every kind looks different"
-    assert "2. cast schedule_and_build_instances\\nnova ▸ conductor" in src
-    assert "3. call select_destinations\\nnova ▸ scheduler" in src
-    assert "5. reply (answers #3)\\n(AMQP default) ▸ reply_" in src
-    assert "10. notify instance.create.end\\nnova ▸ notifications.info" in src
+def test_flow_diagram_numbers_hops_and_styles_each_kind(booted):
+    d = booted.view.diagram()
+    assert isinstance(d, FlowDiagram) and d.engine == "neato" and "layout=neato" in d.source
+    model = d.model
+    assert isinstance(model, FlowModel)
+    assert [a.hop for a in model.arrows] == booted.hops
+    kinds = [h.kind for h in booted.hops]
+    assert set(kinds) == set(model.kinds) == {"http", "cast", "call", "reply", "fanout",
+                                              "notify"}
+    labels = {a.hop.number: a.label for a in model.arrows}
+    first = booted.number("cast", "schedule_and_build_instances")
+    select = booted.number("call", "select_destinations")
+    build = booted.number("cast", "build_and_run_instance")
+    answer = next(h.number for h in booted.hops if h.kind == "reply" and h.number > select)
+    last = max(booted.numbers("notify"))
+    assert labels[first] == f"{first}. cast schedule_and_build_instances\nnova ▸ conductor"
+    assert labels[select] == f"{select}. call select_destinations\nnova ▸ scheduler"
+    assert labels[answer].startswith(
+        f"{answer}. reply (answers #{select})\n(AMQP default) ▸ reply_")
+    assert labels[build] == (f"{build}. cast build_and_run_instance\n"
+                             f"nova ▸ compute.{booted.host}")
+    assert labels[last] == (f"{last}. notify instance.create.end\n"
+                            "nova ▸ versioned_notifications.info")
+    assert labels[1] == "1. http POST /v2.1/servers\nHTTP"
     # Lifelines in the order services first appear; the waiting room last.
-    heads = re.findall(r'  h\d+ \[.*label="([^"]*)"', src)
-    assert heads == ["user", "nova-api:api", "nova-conductor:ctl", "nova-scheduler:sch",
-                     "placement", "nova-compute:c1", "(waiting)"]
-    assert "fanout: one copy to every server of the topic" in src  # the legend
+    assert model.lanes == ["openstack", "nova-api:controller", "glance",
+                           "nova-conductor:controller", "nova-scheduler:controller",
+                           "placement", f"nova-compute:{booted.host}", "neutron", ""]
+    notify = model.arrows[last - 1]
+    assert model.lanes[notify.tail] == f"nova-compute:{booted.host}"
+    assert model.lanes[notify.head] == ""
+    # Graphviz: each hop's arrow in its kind's style, each label where the layout puts it.
+    for row, arrow in enumerate(model.arrows, 1):
+        style, colour, head = diagrams.KIND_STYLES[arrow.hop.kind]
+        drawn = next(line for line in d.source.splitlines()
+                     if line.strip().startswith(f"a{row} -> "))
+        assert f"style={style}" in drawn and f"arrowhead={head}" in drawn
+        assert colour in drawn
+    assert len({diagrams.KIND_STYLES[k] for k in kinds}) == 6, "every kind looks different"
+    assert re.search(r'^\s*h0 \[.*label=openstack .*pos="0,0!"', d.source, re.M)
+    assert "fanout: one copy to every server of the topic" in d.source  # the legend
 
 
-def test_ascii_flow_is_a_sequence_diagram(embedded, english):
+def test_ascii_flow_is_a_sequence_diagram(embedded):
     trace = views.Trace()
     a = rpc.get_transport(None, "nova", service="nova-conductor:ctl", trace=trace)
     b = rpc.get_transport(None, "nova", service="nova-compute:c1", trace=trace)
@@ -444,25 +440,25 @@ def test_ascii_flow_is_a_sequence_diagram(embedded, english):
 ┄┄┄ reply: the answer to a call"""
 
 
-def test_flow_limit_and_lists_of_hops(nova, english):
-    view = nova.boot()
-    short = flow_diagram(view.hops, limit=3)
-    assert "… 7 more hops not drawn" in short.source
-    assert "… 7 more hops not drawn" in short.ascii()
-    assert "  l3 [" in short.source and "  l4 [" not in short.source
-    one = flow_diagram(view.hops[1])  # one Hop: its number stays the trace's
+def test_flow_limit_and_lists_of_hops(booted):
+    hops = booted.hops
+    short = flow_diagram(hops, limit=3)
+    assert len(short.model.arrows) == 3 and short.model.more == len(hops) - 3
+    assert f"… {len(hops) - 3} more hops not drawn" in short.source
+    assert f"… {len(hops) - 3} more hops not drawn" in short.ascii()
+    cast = next(h for h in hops if h.kind == "cast")
+    one = flow_diagram(cast)  # one Hop: its number stays the trace's
+    assert [a.label.splitlines()[0] for a in one.model.arrows] == [
+        f"{cast.number}. cast schedule_and_build_instances"]
+    assert one.model.lanes == ["nova-api:controller", "nova-conductor:controller"]
     assert "a1 -> b1" in one.source and "a2 " not in one.source
-    assert "2. cast schedule_and_build_instances" in one.source
     empty = flow_diagram(Trace())
+    assert empty.model.arrows == [] and empty.model.lanes == []
     assert empty.ascii() == "No message in this trace yet." and "<svg" in empty.svg()
 
 
-# -- display objects ---------------------------------------------------------------------
-
-
-def test_mimebundle_svg_and_text(nova):
-    nova.boot()
-    for d in (nova.topology().diagram(trace=nova.trace), nova.trace.diagram()):
+def test_mimebundle_svg_and_text(booted):
+    for d in (booted.lab.topology().diagram(), booted.lab.trace.diagram()):
         bundle = d._repr_mimebundle_()
         assert set(bundle) == {"image/svg+xml", "text/plain"}
         assert "<svg" in bundle["image/svg+xml"]
@@ -470,20 +466,18 @@ def test_mimebundle_svg_and_text(nova):
         assert repr(d).startswith(f"<{type(d).__name__}: ")
 
 
-def test_save_in_every_format(nova, tmp_path):
-    nova.boot()
-    d = nova.topology().diagram(trace=nova.trace)
+def test_save_in_every_format(booted, tmp_path):
+    d = booted.lab.topology().diagram()
     assert d.save(tmp_path / "t.png").read_bytes().startswith(b"\x89PNG")
     assert "<svg" in d.save(tmp_path / "t.svg").read_text()
     assert d.save(tmp_path / "t.dot").read_text() == d.source
     assert d.save(tmp_path / "t.txt").read_text() == d.ascii() + "\n"
-    assert nova.trace.diagram().save(tmp_path / "f.pdf").read_bytes().startswith(b"%PDF")
+    assert booted.view.diagram().save(tmp_path / "f.pdf").read_bytes().startswith(b"%PDF")
 
 
-def test_without_dot_the_text_shows_with_a_notice(nova, monkeypatch, tmp_path):
-    nova.boot()
-    d = nova.topology().diagram(trace=nova.trace)
-    flow = nova.trace.diagram()
+def test_without_dot_the_text_shows_with_a_notice(booted, monkeypatch, tmp_path):
+    d = booted.lab.topology().diagram()
+    flow = booted.view.diagram()
     monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` anywhere
     for diagram in (d, flow):
         bundle = diagram._repr_mimebundle_()
@@ -506,57 +500,50 @@ def test_text_shows_itself_as_text():
     assert pretty(text) == "a\nb"
 
 
-def test_public_names(nova):
-    view = nova.boot()
-    snap = nova.topology()
+def test_public_names(booted):
+    snap = booted.lab.topology()
     assert isinstance(snap.diagram(), TopologyDiagram)
     assert snap.ascii() == snap.diagram().ascii()
-    assert isinstance(nova.trace.diagram(), FlowDiagram)
-    assert isinstance(view, TraceView) and isinstance(view.diagram(), FlowDiagram)
-    from_broker = TopologyDiagram.from_broker()
+    assert isinstance(booted.lab.trace.diagram(), FlowDiagram)
+    assert isinstance(booted.view, TraceView) and isinstance(booted.view.diagram(), FlowDiagram)
+    from_broker = TopologyDiagram.from_broker()  # an operator's broker, read-only
+    assert isinstance(from_broker, TopologyDiagram)
     assert from_broker.source == topology_diagram(topology.snapshot()).source
-    assert FlowDiagram.from_trace(view).source == view.diagram().source
 
 
-def test_french_labels(nova):
-    view = nova.boot()
-    snap = nova.topology()
-    course.set_language("fr")
-    try:
-        d = snap.diagram(trace=nova.trace, highlight=view)
-        flow = view.diagram()
-        src, text = d.source, d.ascii()
-        assert 'label="Légende"' in src
-        assert "échange topic" in src and "échange par défaut" in src
-        assert "prêts 1" in node_line(src, "q:notifications.info")
-        assert "consommateurs" in src and "non acquittés" in src
-        assert "Producteurs (d’après la trace)\u00a0:" in text
-        assert "[prêts 0 | non acquittés 0 | consommateurs 1]" in text
-        assert "(AMQP par défaut)" in text
-        assert "cast\u00a0: aucune réponse attendue" in flow.source
-        assert "(répond à #3)" in flow.ascii()
-        # Identifiers stay as they are.
-        assert "schedule_and_build_instances" in flow.source and "compute.c1" in src
-        course.set_language("en")
-        nodot = diagrams.install_notice()
-        course.set_language("fr")
-        assert diagrams.install_notice() != nodot
-        assert "apt-get install graphviz" in diagrams.install_notice()
-    finally:
-        course.set_language("en")
+def test_french_labels(booted, french):
+    d = booted.lab.topology().diagram(highlight=booted.view)
+    flow = booted.view.diagram()
+    src, text = d.source, d.ascii()
+    assert 'label="Légende"' in src
+    assert "échange topic" in src and "échange par défaut" in src
+    assert "prêts 4" in statement(d, "q:versioned_notifications.info")
+    assert d.model.node("x:").name == "(AMQP par défaut)"
+    assert "consommateurs" in src and "non acquittés" in src
+    assert "Producteurs (d’après la trace)\u00a0:" in text
+    assert "[prêts 0 | non acquittés 0 | consommateurs 1]" in text
+    assert "(AMQP par défaut)" in text
+    assert "cast\u00a0: aucune réponse attendue" in flow.source
+    assert f"(répond à #{booted.number('call', 'select_destinations')})" in flow.ascii()
+    # Identifiers stay as they are.
+    assert "schedule_and_build_instances" in flow.source
+    assert f"compute.{booted.host}" in src
+    notice = diagrams.install_notice()
+    assert "introuvable" in notice and "apt-get install graphviz" in notice
 
 
-def test_a_flow_on_rabbitmq(broker, english):
+def test_a_flow_on_rabbitmq(broker):
     """The same cloud on RabbitMQ: same hops, same picture."""
-    cloud = MiniNova(["c1"], broker.url)
-    try:
-        view = cloud.boot()
-        d = topology_diagram(broker.topology(), trace=cloud.trace, highlight=view)
-    finally:
-        cloud.stop()
-    assert [h.kind for h in view.hops] == ["http", "cast", "call", "http", "reply", "cast",
-                                           "call", "reply", "fanout", "notify"]
-    src = d.source
-    assert 'penwidth="3"' in edges(src, "x:nova", "q:compute.c1")[0]
-    assert "consumers 1" in node_line(src, "q:compute.c1")
+    trace = views.Trace()
+    with NovaCloud(broker.url, trace, computes=["compute1"], timings=Timings.zero()) as cloud:
+        vm = cloud.boot("vm1")
+        assert vm.wait(timeout=10) == "ACTIVE"
+        view = trace.for_request(vm.request_id)
+        d = topology_diagram(broker.topology(), trace=trace, highlight=view)
+    assert [h.kind for h in view.hops if h.kind != "http"] == [
+        "cast", "call", "reply", "cast", *["call", "reply"] * 7, "fanout", "call", "reply"]
+    cast = next(h for h in view.hops if h.method == "build_and_run_instance")
+    assert d.model.edge("x:nova", "q:compute.compute1").hops == {cast.number}
+    assert d.model.edge("q:compute.compute1", "C:nova-compute:compute1").kinds == {"cast"}
+    assert d.model.node("q:compute.compute1").consumers == 1
     assert "<svg" in d.svg()

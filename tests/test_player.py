@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import time
+import html
 
 import pytest
+from helpers import eventually
 
 import course
-from course import player as player_module
-from course import rpc
+from course import display, rpc
 from course.diagrams import HIGHLIGHT
 from course.openstack.nova import Timings
 from course.player import Player
 from course.topology import Binding, Exchange, Queue, Topology
 from course.trace import Trace
 from course.wire import mask
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    course.set_language("en")
-    yield
-    course.set_language("en")
 
 
 @pytest.fixture
@@ -46,33 +39,34 @@ def test_steps_move_the_slider_and_the_panels(booted):
     player = lab.trace.for_request(vm.request_id).player()
     assert isinstance(player, Player) and player.step == 1
     widget = player.widget()
-    w = player._widgets
-    assert widget is player.widget() and w["slider"].value == 1
-    assert (w["slider"].min, w["slider"].max) == (1, len(player))
+    assert widget is player.widget() and widget.slider.value == 1
+    assert (widget.slider.min, widget.slider.max) == (1, len(player))
+    controls = widget.children[0]
+    assert controls.children == (widget.play, widget.back, widget.slider, widget.forward)
+    assert widget.children[1:] == (widget.caption, widget.diagram, widget.panels)
 
     call = number_of(player, "call", "select_destinations")
     player.go(call)
-    assert player.step == call and w["slider"].value == call and w["play"].value == call
-    panels = w["panels"].value
+    assert player.step == call and widget.slider.value == call and widget.play.value == call
+    panels = widget.panels.value
     assert "select_destinations" in panels and "<td><code>scheduler</code></td>" in panels
-    assert "<svg" in w["diagram"].value and HIGHLIGHT in w["diagram"].value
-    assert f"#{call}" in w["diagram"].value  # the path is numbered like the hop
-    assert "select_destinations" in w["caption"].value
+    assert "<svg" in widget.diagram.value and HIGHLIGHT in widget.diagram.value
+    assert f"#{call}" in widget.diagram.value  # the path is numbered like the hop
+    assert "select_destinations" in widget.caption.value
 
     player.next()
-    assert player.step == call + 1 and w["slider"].value == call + 1
+    assert player.step == call + 1 and widget.slider.value == call + 1
     player.previous()
-    assert w["slider"].value == call and "select_destinations" in w["panels"].value
+    assert widget.slider.value == call and "select_destinations" in widget.panels.value
 
-    w["slider"].value = 3  # what the Play widget does, through jslink
+    widget.slider.value = 3  # what the Play widget does, through jslink
     assert player.step == 3 and player.hop.method == "schedule_and_build_instances"
-    assert "schedule_and_build_instances" in w["panels"].value
-    back, forward = widget.children[0].children[1], widget.children[0].children[3]
-    forward.click()
-    assert player.step == 4 == w["slider"].value
-    back.click()
-    back.click()
-    assert player.step == 2
+    assert "schedule_and_build_instances" in widget.panels.value
+    widget.forward.click()
+    assert player.step == 4 == widget.slider.value
+    widget.back.click()
+    widget.back.click()
+    assert player.step == 2 and player.caption() in html.unescape(widget.caption.value)
 
     player.step = -1
     assert player.step == len(player) and player.next().step == len(player)
@@ -93,10 +87,7 @@ def test_depths_follow_the_messages(booted):
     lab, cloud, vm = booted
     cloud.service("nova-compute", "compute1").stop()
     vm.stop()
-    for _n in range(500):
-        if any(h.method == "stop_instance" for h in lab.trace.hops):
-            break
-        time.sleep(0.01)
+    assert eventually(lambda: any(h.method == "stop_instance" for h in lab.trace.hops))
     player = lab.trace.player(http=False, start=-1)
     assert (player.hop.method, player.hop.queue) == ("stop_instance", "")
     assert player.depths()["compute.compute1"] == 1
@@ -162,34 +153,32 @@ def test_static_rendering_outside_a_notebook(booted, monkeypatch):
     first = player.go(1).text()  # the user's HTTP request: no envelope, no broker
     assert "HTTP, not through the broker" in first and "POST /v2.1/servers" in first
 
-    monkeypatch.setattr(player_module, "in_notebook", lambda: True)
+    monkeypatch.setattr(display, "in_notebook", lambda: True)
     bundle = player._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["text/plain"] == player.text()
 
 
-def test_french_labels(booted):
+def test_french_labels(booted, french):
     lab, _cloud, vm = booted
-    course.set_language("fr")
     player = lab.trace.for_request(vm.request_id).player(start=3)
     text = player.text()
     assert text.startswith("Étape 3 sur ")
     assert "Message de l’étape 3\u00a0:" in text and "Contexte (résumé)\u00a0:" in text
-    player.widget()
-    buttons = player.widget().children[0].children
-    assert buttons[1].description == "◀ Étape précédente"
-    assert buttons[3].description == "Étape suivante ▶"
-    assert player._widgets["slider"].description == "Étape"
-    assert "Profondeur des files à cette étape" in player._widgets["panels"].value
+    widget = player.widget()
+    assert widget.back.description == "◀ Étape précédente"
+    assert widget.forward.description == "Étape suivante ▶"
+    assert widget.slider.description == "Étape"
+    assert "Profondeur des files à cette étape" in widget.panels.value
 
 
 def test_without_dot_the_player_shows_the_text_diagram(booted, monkeypatch, tmp_path):
     lab, _cloud, vm = booted
     player = lab.trace.for_request(vm.request_id).player()
     monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` anywhere
-    player.widget()
+    widget = player.widget()
     player.go(number_of(player, "call", "select_destinations"))
-    shown = player._widgets["diagram"].value
+    shown = widget.diagram.value
     assert "<svg" not in shown and "apt-get install graphviz" in shown
     assert "X nova (topic)" in shown and "◀ #" in shown
     assert "apt-get install graphviz" in player.html() and "<svg" not in player.html()
@@ -202,7 +191,9 @@ def test_an_empty_flow():
     assert player.next().step == 0 and player.previous().step == 0
     assert str(player) == "No message in this trace yet."
     assert "No message" in player.html()
-    assert player.widget().children[0].value.find("No message") > 0
+    widget = player.widget()
+    assert widget.children == (widget.caption,) and widget.slider is None
+    assert "No message" in widget.caption.value
 
 
 def test_routing_of_messages_nobody_took():
