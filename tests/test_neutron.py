@@ -1,0 +1,305 @@
+"""Neutron on the bus: what neutron-server and its agents declare, send, and to whom.
+
+Most cases run on the embedded broker (fast); the ``broker`` cases run on both the
+embedded broker and a private RabbitMQ.
+"""
+
+from __future__ import annotations
+
+import pytest
+from helpers import (
+    delivered,
+    embedded_vhost,
+    eventually,
+    hop_route,
+    no_leaked_threads,
+    notifications,
+)
+
+import course
+from course.openstack import neutron as neutron_mod
+from course.openstack.neutron import NeutronCloud, get_topic_name
+
+L2_TOPICS = ["q-agent-notifier-port-update", "q-agent-notifier-port-delete",
+             "q-agent-notifier-network-update", "q-agent-notifier-network-delete",
+             "q-agent-notifier-tunnel-update"]
+OVS = "neutron-openvswitch-agent"
+FAST = {"report_interval": 0, "agent_down_time": 0, "send_events_interval": 0,
+        "port_wiring": 0, "rpc_response_timeout": 5}
+
+
+@pytest.fixture(autouse=True)
+def _threads():
+    """Every test stops what it starts."""
+    with no_leaked_threads():
+        yield
+
+
+@pytest.fixture
+def url():
+    with embedded_vhost() as vhost:
+        yield vhost
+
+
+
+def test_topic_names():
+    assert get_topic_name("q-agent-notifier", "port", "update") == "q-agent-notifier-port-update"
+    assert get_topic_name("q-agent-notifier", "port", "update", "cmp1") == \
+        "q-agent-notifier-port-update.cmp1"
+    assert neutron_mod.CONTROL_EXCHANGE == "neutron"
+    assert neutron_mod.DHCP == "q-dhcp-notifer"  # sic
+
+
+def test_neutron_declares_a_fanout_queue_per_agent_and_topic(url):
+    with NeutronCloud(url, network_nodes=["network1"], compute_hosts=["compute1", "compute2"],
+                      timings=FAST) as net:
+        topo = net.topology()
+    hosts = ["network1", "compute1", "compute2"]
+    assert topo.exchanges["neutron"].type == "topic"
+    for topic in L2_TOPICS:
+        assert topo.exchanges[f"{topic}_fanout"].type == "fanout"
+        assert topo.queues[topic].consumers == len(hosts)  # shared, normally empty
+        for host in hosts:
+            assert topo.queues[f"{topic}.{host}"].consumers == 1
+        fanouts = [q for q in topo.queues if q.startswith(f"{topic}_fanout_")]
+        assert len(fanouts) == len(hosts)  # one per agent process
+        bound = {b.queue for b in topo.bindings if b.exchange == f"{topic}_fanout"}
+        assert bound == set(fanouts)
+    for queue in ("q-plugin", "q-plugin.controller", "q-reports-plugin", "q-l3-plugin",
+                  "dhcp_agent", "dhcp_agent.network1", "l3_agent", "l3_agent.network1"):
+        assert topo.queues[queue].consumers == 1, queue
+    assert "dhcp_agent.compute1" not in topo.queues
+    assert not [q for q in topo.queues if q.startswith("nova") or "external" in q]
+
+
+def test_port_create_schedules_the_network_to_a_dhcp_agent(url):
+    with NeutronCloud(url, compute_hosts=["compute1"], timings=FAST) as net:
+        network = net.create_network("private")
+        assert not [h for h in net.trace.hops if h.kind != "http" and h.sender.startswith(
+            "neutron-server") and h.method.startswith("network_create")]  # nothing yet
+        port = net.create_port(network.id, device_id="vm1")
+        hops = delivered(net.trace, port.request_id)
+        assert [hop_route(h) for h in hops] == [
+            ("http", "", "", "POST /v2.0/ports", "openstack", "neutron-server:controller"),
+            ("cast", "neutron", "dhcp_agent.network1", "network_create_end",
+             "neutron-server:controller", "neutron-dhcp-agent:network1"),
+            ("cast", "neutron", "dhcp_agent.network1", "port_create_end",
+             "neutron-server:controller", "neutron-dhcp-agent:network1"),
+        ]
+        assert hops[1].queue == "dhcp_agent.network1"
+        # told network_create_end, the DHCP agent asks for the network
+        dhcp = net.dhcp_agents["network1"]
+        assert eventually(lambda: network.id in dhcp.networks)
+        calls = [h for h in net.trace.hops if h.method == "get_network_info"]
+        assert [(c.kind, c.exchange, c.routing_key, c.sender) for c in calls] == [
+            ("call", "neutron", "q-plugin", "neutron-dhcp-agent:network1")]
+        # no port_update at creation: ML2 binds without notifying the agents
+        assert not [h for h in net.trace.hops if h.method == "port_update"]
+
+
+def test_port_update_is_a_fanout_to_every_l2_agent(url):
+    with NeutronCloud(url, network_nodes=["network1"], compute_hosts=["compute1", "compute2"],
+                      timings=FAST) as net:
+        port = net.create_port(device_id="vm1")
+        net.update_port(port.id, host="compute1")
+        hops = delivered(net.trace, port.requests[-1])
+        fanout = [h for h in hops if h.kind == "fanout"]
+        assert {(h.exchange, h.routing_key, h.method, h.sender) for h in fanout} == {
+            ("q-agent-notifier-port-update_fanout", "q-agent-notifier-port-update",
+             "port_update", "neutron-server:controller")}
+        assert sorted(h.receiver for h in fanout) == [
+            f"{OVS}:compute1", f"{OVS}:compute2", f"{OVS}:network1"]
+        assert len({h.queue for h in fanout}) == 3  # one fanout queue each
+        assert all(h.queue.startswith("q-agent-notifier-port-update_fanout_") for h in fanout)
+        assert len({h.unique_id for h in fanout}) == 1  # one message, three copies
+        assert [hop_route(h) for h in hops if h.kind == "cast"] == [
+            ("cast", "neutron", "dhcp_agent.network1", "port_update_end",
+             "neutron-server:controller", "neutron-dhcp-agent:network1")]
+        # a delivery is traced before the agent's endpoint runs: wait for the endpoint
+        assert eventually(lambda: all([m for m, _ in agent.received] == ["port_update"]
+                                      for agent in net.l2_agents.values()))
+        assert port.host == "compute1" and port.vif_type == "ovs"
+        # nothing plugged yet: no agent acted on it
+        assert not [h for h in net.trace.hops if h.method == "get_devices_details_list"]
+
+        net.update_network(port.network_id, name="renamed")
+        net.delete_port(port.id)
+        # three topics, three queues per agent: no order between them
+        assert eventually(lambda: all(
+            sorted(m for m, _ in a.received) == ["network_update", "port_delete", "port_update"]
+            for a in net.l2_agents.values()))
+        kinds = {(h.kind, h.exchange, h.method) for h in net.trace.hops
+                 if h.method in ("network_update", "port_delete")}
+        assert kinds == {("fanout", "q-agent-notifier-network-update_fanout", "network_update"),
+                         ("fanout", "q-agent-notifier-port-delete_fanout", "port_delete")}
+
+
+def test_plugged_port_becomes_active_and_nova_hears_over_http(url):
+    events = []
+    with NeutronCloud(url, compute_hosts=["compute1", "compute2"], timings=FAST) as net:
+        net.set_nova_callback(events.extend)
+        before = len(net.trace.events)
+        port = net.wire_port("compute1", device_id="vm1", caller="nova-compute:compute1")
+        assert port.wait(5) == "ACTIVE"
+        assert port.history == ["DOWN", "BUILD", "ACTIVE"]
+        assert eventually(lambda: events)
+        assert events == [{"name": "network-vif-plugged", "server_uuid": "vm1",
+                           "tag": port.id, "status": "completed"}]
+        assert eventually(lambda: port.id in net.l2_agents["compute1"].wired)  # got the reply
+        eventually(lambda: all(h.receiver for h in net.trace.hops))
+        hops = course.trace.hops(net.trace.events[before:])
+        agent = f"{OVS}:compute1"
+        server = "neutron-server:controller"
+        wiring = [hop_route(h) for h in hops if agent in (h.sender, h.receiver)
+                  and h.kind in ("call", "reply")]
+        reply_q = wiring[1][2]
+        assert reply_q.startswith("reply_")
+        assert wiring == [
+            ("call", "neutron", "q-plugin", "get_devices_details_list", agent, server),
+            ("reply", "", reply_q, "", server, agent),
+            ("call", "neutron", "q-plugin", "update_device_list", agent, server),
+            ("reply", "", reply_q, "", server, agent),
+        ]
+        to_nova = [(h.number, hop_route(h)) for h in hops if h.receiver == "nova-api"]
+        assert [t for _, t in to_nova] == [
+            ("http", "", "", "POST /v2.1/os-server-external-events", server, "nova-api")]
+        update = next(h.number for h in hops if h.method == "update_device_list")
+        assert to_nova[0][0] > update  # once the agent said the port is up
+        # Nova's requests to Neutron were HTTP too, named after their caller
+        https = [(h.sender, h.method.split()[0], h.receiver) for h in hops if h.kind == "http"]
+        assert ("nova-compute:compute1", "POST", server) in https
+        assert ("nova-compute:compute1", "PUT", server) in https
+        # and none of it is on the broker
+        topo = net.topology()
+        assert not [e for e in topo.exchanges if "nova" in e]
+        assert not [q for q in topo.queues if "nova" in q]
+        assert not [e for e in net.trace.events if e.action == "publish"
+                    and "external" in (e.method + e.routing_key)]
+
+
+def test_router_interface_casts_to_its_l3_agent_which_calls_back(url):
+    with NeutronCloud(url, network_nodes=["network1", "network2"], compute_hosts=[],
+                      timings=FAST) as net:
+        router = net.create_router("router1")
+        assert not [h for h in net.trace.hops if h.method == "routers_updated"]
+        net.add_router_interface(router.id)
+        l3 = net.l3_agents[router.host]
+        assert eventually(lambda: router.id in l3.routers)
+        hops = delivered(net.trace)
+        updated = [hop_route(h) for h in hops if h.method == "routers_updated"]
+        assert updated == [("cast", "neutron", f"l3_agent.{router.host}", "routers_updated",
+                            "neutron-server:controller", f"neutron-l3-agent:{router.host}")]
+        sync = [hop_route(h) for h in hops if h.method == "sync_routers"]
+        assert sync == [("call", "neutron", "q-l3-plugin", "sync_routers",
+                         f"neutron-l3-agent:{router.host}", "neutron-server:controller")]
+        started = [h.method for h in hops if h.sender.startswith("neutron-l3-agent")]
+        assert started.count("get_router_ids") == 2  # each agent's full sync at start
+
+
+def test_report_state_calls_and_dead_agents(url):
+    timings = {"report_interval": 0.1, "agent_down_time": 1.0, "send_events_interval": 0,
+               "port_wiring": 0, "rpc_response_timeout": 2}
+    with NeutronCloud(url, network_nodes=["network1"], compute_hosts=["compute1", "compute2"],
+                      timings=timings) as net:
+        agent = net.service(OVS, "compute2")
+        assert eventually(lambda: agent.last_report in ("new", "alive"))
+
+        def reports(sender):
+            return [h for h in net.trace.hops
+                    if h.method == "report_state" and h.sender == sender]
+
+        assert eventually(lambda: all(len(reports(a.name)) >= 3 for a in net.agent_services))
+        hop = reports(agent.name)[0]
+        assert (hop.kind, hop.exchange, hop.routing_key, hop.receiver) == (
+            "call", "neutron", "q-reports-plugin", "neutron-server:controller")
+        state = hop.body["args"]["agent_state"]["agent_state"]
+        assert state["binary"] == OVS and state["host"] == "compute2"
+        assert state.get("start_flag") is True
+
+        def alive():
+            return {(a.binary, a.host): a.alive for a in net.agents()}
+
+        agent.stop()
+        assert eventually(lambda: not alive()[(OVS, "compute2")], 3)
+        assert sum(alive().values()) == len(alive()) - 1
+        assert eventually(lambda: (OVS, "compute2") in net.server.dead_agents, 3)
+        # ML2 cannot bind a port to a host whose agent is dead
+        port = net.create_port(host="compute2")
+        assert port.vif_type == "binding_failed"
+
+        restarted = len(net.trace.events)
+        agent.start()
+        assert eventually(lambda: all(alive().values()), 3)
+
+        def answers():
+            return [h.body.get("result") for h in
+                    course.trace.hops(net.trace.events[restarted:])
+                    if h.kind == "reply" and h.receiver == agent.name]
+
+        assert eventually(lambda: len(answers()) >= 2, 3)
+        assert answers()[:2] == ["revived", "alive"]  # agents_db.py: AGENT_REVIVED
+
+
+def test_neutron_notifications_when_enabled(url):
+    with NeutronCloud(url, compute_hosts=["compute1"], timings=FAST,
+                      notifications=True) as net:
+        net.create_port(device_id="vm1")
+        events = notifications(net.trace)
+        assert ("neutron", "notifications.info", "port.create.start", "network.controller") \
+            in events
+        assert ("neutron", "notifications.info", "port.create.end", "network.controller") \
+            in events
+        assert [e[2] for e in events] == ["network.create.start", "network.create.end",
+                                          "port.create.start", "port.create.end"]
+        queue = net.topology().queues["notifications.info"]
+        assert (queue.messages, queue.consumers) == (4, 0)  # the publisher created it
+
+
+def test_neutron_sends_no_notification_by_default_and_refuses_when_stopped(url):
+    with NeutronCloud(url, compute_hosts=["compute1"], timings=FAST) as net:
+        port = net.create_port()
+        dhcp = net.dhcp_agents["network1"]
+        assert eventually(lambda: port.network_id in dhcp.networks)  # its call answered
+        assert not notifications(net.trace)
+        assert "notifications.info" not in net.topology().queues
+        net.service("neutron-server", "controller").stop()
+        with pytest.raises(neutron_mod.NeutronUnavailable, match="neutron-server:controller"):
+            net.create_port()
+        with pytest.raises(neutron_mod.NotFound):
+            net.service("nova-compute", "compute1")
+
+
+def test_neutron_timings():
+    assert neutron_mod.NeutronTimings().report_interval == 30
+    assert neutron_mod.NeutronTimings().agent_down_time == 75
+    assert neutron_mod.NeutronTimings.coerce("zero").report_interval == 0
+    assert neutron_mod.NeutronTimings.coerce({"report_interval": 1}).report_interval == 1
+    with pytest.raises(course.errors.CourseError, match="report_intervall"):
+        neutron_mod.NeutronTimings.coerce({"report_intervall": 1})
+
+
+# --------------------------------------------------------------------------- both brokers
+
+
+def test_neutron_on_both_brokers(broker):
+    events = []
+    with NeutronCloud(broker.url, network_nodes=["network1"], compute_hosts=["compute1"],
+                      timings=FAST) as net:
+        net.set_nova_callback(events.extend)
+        port = net.wire_port("compute1", device_id="vm1")
+        assert port.wait(timeout=10) == "ACTIVE"
+        assert eventually(lambda: events, 5)
+        hops = delivered(net.trace, port.requests[-1])
+        fanout = [h for h in hops if h.kind == "fanout"]
+        assert sorted(h.receiver for h in fanout) == [f"{OVS}:compute1", f"{OVS}:network1"]
+        topo = broker.topology()
+        for topic in L2_TOPICS:
+            assert topo.exchanges[f"{topic}_fanout"].type == "fanout"
+            assert len([q for q in topo.queues if q.startswith(f"{topic}_fanout_")]) == 2
+            queue = next(q for q in topo.queues.values() if q.name.startswith(f"{topic}_fanout_"))
+            assert queue.arguments.get("x-expires") == 1_800_000
+        assert topo.exchanges["neutron"].type == "topic"
+        assert topo.queues["q-reports-plugin"].consumers == 1
+        assert not [q for q in topo.queues if "nova" in q]
+
+
