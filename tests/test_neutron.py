@@ -18,6 +18,7 @@ from helpers import (
 
 import course
 from course.openstack import neutron as neutron_mod
+from course.openstack.cloud import APIUnavailable, Cloud, NotFound
 from course.openstack.neutron import NeutronCloud, get_topic_name
 
 L2_TOPICS = ["q-agent-notifier-port-update", "q-agent-notifier-port-delete",
@@ -267,6 +268,24 @@ def test_neutron_sends_no_notification_by_default_and_refuses_when_stopped(url):
             net.create_port()
         with pytest.raises(neutron_mod.NotFound):
             net.service("nova-compute", "compute1")
+
+
+def test_neutron_is_a_cloud_like_the_others(url):
+    """The base's life cycle, lookups and errors (course/openstack/cloud.py)."""
+    net = NeutronCloud(url, compute_hosts=["compute1"], timings=FAST)
+    assert isinstance(net, Cloud)
+    with net:
+        assert net.service("neutron-server").name == "neutron-server:controller"
+        assert net.service(OVS).host == "network1"  # no host: the first of that binary
+        with pytest.raises(NotFound, match="nova-compute"):
+            net.service("nova-compute")
+        net.service("neutron-server").stop()
+        with pytest.raises(APIUnavailable, match="neutron-server:controller"):
+            net.create_network("late")
+    with pytest.raises(course.errors.CourseError, match="stopped"):
+        net.start()
+    assert neutron_mod.NotFound is NotFound
+    assert issubclass(neutron_mod.NeutronUnavailable, APIUnavailable)
 
 
 def test_neutron_timings():

@@ -39,10 +39,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from .. import rpc, topology
-from ..errors import CourseError
+from .. import rpc
 from ..i18n import _
 from ..trace import Trace
+from .cloud import APIUnavailable, Cloud, NotFound
 from .service import Service, cleanup_together, coerce_timings, record_http
 
 LOG = logging.getLogger(__name__)
@@ -276,15 +276,8 @@ class Agent:
                 f"{':-)' if self.alive else 'XXX'} {self.last_heartbeat:.1f}s ago>")
 
 
-class NeutronUnavailable(CourseError):
+class NeutronUnavailable(APIUnavailable):
     """neutron-server is stopped: its API does not answer either."""
-
-
-class NotFound(CourseError, KeyError):
-    """No such network, port, router or service."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ""
 
 
 # --------------------------------------------------------------------------- server side
@@ -1168,7 +1161,7 @@ class L3Agent(_Agent):
 # --------------------------------------------------------------------------- the facade
 
 
-class NeutronCloud:
+class NeutronCloud(Cloud):
     """neutron-server on a controller, an OVS agent on every node, DHCP and L3 agents on
     the network nodes; all on exchange ``neutron``.
 
@@ -1188,8 +1181,7 @@ class NeutronCloud:
                  timings: NeutronTimings | dict | str | None = None,
                  controller: str = "controller", notifications: bool = False,
                  options: dict | None = None) -> None:
-        self.url = url
-        self.trace = trace if trace is not None else Trace()
+        super().__init__(url, trace)
         self.timings = NeutronTimings.coerce(timings)
         self.network_nodes = list(dict.fromkeys(network_nodes))
         self.compute_hosts = list(dict.fromkeys(compute_hosts))
@@ -1200,7 +1192,6 @@ class NeutronCloud:
         self.dhcp_agents = {host: DHCPAgent(host, **common) for host in self.network_nodes}
         self.l3_agents = {host: L3Agent(host, **common) for host in self.network_nodes}
         self._default_network: Network | None = None
-        self._stopped = False
 
     def __repr__(self) -> str:
         return (f"<NeutronCloud {len(self.l2_agents)} L2 agents, "
@@ -1215,22 +1206,12 @@ class NeutronCloud:
     def services(self) -> list[Service]:
         return [self.server, *self.agent_services]
 
-    def service(self, binary: str, host: str) -> Service:
-        """One process, for failure labs: ``net.service("neutron-openvswitch-agent",
-        "compute1").stop()``."""
-        for service in self.services:
-            if service.binary == binary and service.host == host:
-                return service
-        raise NotFound(_("No service {binary} on host {host} in this cloud.",
-                         binary=binary, host=host))
-
     # -- life cycle ----------------------------------------------------------------------
 
     def start(self, timeout: float = 10.0) -> NeutronCloud:
         """Start the server, then the agents; return once every agent has registered
         (its first ``report_state``) and done its first sync."""
-        if self._stopped:
-            raise CourseError(_("This cloud was stopped: create a new one to start again."))
+        self._check_startable()
         self.server.start()
         for agent in self.agent_services:
             agent.start()
@@ -1245,15 +1226,6 @@ class NeutronCloud:
         self._stopped = True
         cleanup_together(self.agent_services)
         self.server.cleanup()
-
-    def __enter__(self) -> NeutronCloud:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def topology(self, **kwargs: Any) -> topology.Topology:
-        return topology.snapshot(self.url, **kwargs)
 
     def agents(self) -> list[Agent]:
         """``openstack network agent list``, as neutron-server sees it."""
