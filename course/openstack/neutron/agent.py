@@ -1,0 +1,129 @@
+"""What every Neutron agent does: report its state, and work in one loop thread.
+
+The first report (``start_flag``) registers the agent with neutron-server; then
+one every ``report_interval``.  The OVS, DHCP and L3 agents all report with ``call``
+(``use_call=True``, ``neutron/agent/rpc.py:PluginReportStateAPI``), so a report
+answers: ``new``, ``alive``, or ``revived`` (the server thought the agent dead: it
+then does a full sync).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any
+
+from ... import rpc
+from ...trace import Trace
+from ..service import Service
+from .conf import NeutronTimings
+from .constants import (
+    AGENT_REVIVED,
+    CONTROL_EXCHANGE,
+    ISO8601_TIME_FORMAT,
+    L2_AGENT_TOPIC,
+    REPORTS,
+    RPC_NAMESPACE_STATE,
+)
+from .context import admin_context
+
+LOG = logging.getLogger(__name__)
+
+
+class NeutronAgent(Service):
+    """The base of the OVS, DHCP and L3 agents (see the module's docstring)."""
+
+    control_exchange = CONTROL_EXCHANGE
+    agent_type = ""
+    agent_topic = L2_AGENT_TOPIC
+
+    def __init__(self, host: str, url: str | None = None, trace: Trace | None = None,
+                 timings: NeutronTimings | None = None, options: dict | None = None) -> None:
+        self.timings = timings or NeutronTimings()
+        options = {"rpc_response_timeout": self.timings.rpc_response_timeout, **(options or {})}
+        super().__init__(host, url, trace, options)
+        self.state_rpc = self.client(REPORTS, version="1.2", namespace=RPC_NAMESPACE_STATE)
+        #: What the last report_state returned: new, alive or revived.
+        self.last_report: str | None = None
+        #: Every notification this agent received from the server: (method, arguments).
+        self.received: list[tuple[str, dict]] = []
+        self._received_cond = threading.Condition()
+        self._start_flag = True
+        self._loop: ThreadPoolExecutor | None = None
+        #: Set once the first report and the first sync are done (or failed).
+        self.synced = threading.Event()
+
+    def configurations(self) -> dict:
+        return {}
+
+    def on_start(self) -> None:
+        self._start_flag = True
+        self.synced.clear()
+        self._loop = ThreadPoolExecutor(1, thread_name_prefix=f"{self.name} loop")
+        self.submit(self.report_state)
+        self.submit(self.sync)
+        self.submit(self.synced.set)
+        self.every(self.timings.report_interval, self.report_state, "report_state")
+
+    def on_stop(self) -> None:
+        if self._loop is not None:
+            self._loop.shutdown(wait=True, cancel_futures=True)
+            self._loop = None
+
+    def submit(self, task: Callable, *args: Any) -> None:
+        """Queue work for the agent's loop (its ``rpc_loop`` / ``_process_routers_loop``)."""
+        loop = self._loop
+        if loop is None or not self.running:
+            return
+
+        def run() -> None:
+            try:
+                task(*args)
+            except rpc.MessagingException as error:
+                LOG.warning("%s: %s failed: %s", self.name, task.__name__, error)
+            except Exception:
+                LOG.exception("%s: %s failed", self.name, task.__name__)
+
+        try:
+            loop.submit(run)
+        except RuntimeError:  # shut down meanwhile
+            pass
+
+    def sync(self) -> None:
+        """What the agent fetches once started (subclasses)."""
+
+    def report_state(self) -> str | None:
+        state = {"binary": self.binary, "host": self.host, "topic": self.agent_topic,
+                 "agent_type": self.agent_type, "configurations": self.configurations(),
+                 "uuid": str(uuid.uuid4())}
+        if self._start_flag:
+            state["start_flag"] = True
+        try:
+            result = self.state_rpc.call(
+                admin_context(), "report_state", agent_state={"agent_state": state},
+                time=datetime.now(timezone.utc).strftime(ISO8601_TIME_FORMAT))
+        except rpc.MessagingTimeout:
+            LOG.warning("%s: Failed reporting state!", self.name)
+            return None
+        self._start_flag = False
+        self.last_report = result
+        if result == AGENT_REVIVED:
+            LOG.info("%s: Agent has just been revived. Doing a full sync.", self.name)
+            self.submit(self.sync)
+        return result
+
+    def note_received(self, method: str, **kwargs: Any) -> None:
+        """Note a notification from the server (the endpoints call it first thing)."""
+        with self._received_cond:
+            self.received.append((method, kwargs))
+            self._received_cond.notify_all()
+
+    def wait_received(self, match: Callable[[str, dict], bool], timeout: float) -> bool:
+        """Wait until a notification ``match(method, arguments)`` has been received."""
+        with self._received_cond:
+            return self._received_cond.wait_for(
+                lambda: any(match(m, a) for m, a in self.received), timeout)

@@ -1,0 +1,135 @@
+"""neutron-server's RPC endpoints: what agents call on ``q-plugin``, ``q-reports-plugin``
+and ``q-l3-plugin``.
+
+Each class is the upstream endpoint of the same name, with the version of its
+``target`` (an agent's message is refused if it asks for a newer one).  They read and
+write the server's :class:`~.db.NeutronDb`; nothing here sends a message, except
+through the notifiers the server gives them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ... import rpc
+from .constants import (
+    DEVICE_OWNER_COMPUTE_PREFIX,
+    PORT_STATUS_ACTIVE,
+    PORT_STATUS_BUILD,
+    PORT_STATUS_DOWN,
+    RPC_NAMESPACE_DHCP_PLUGIN,
+    RPC_NAMESPACE_STATE,
+)
+from .db import NeutronDb
+from .nova_notifier import Notifier
+
+
+class RpcCallbacks:
+    """``neutron/plugins/ml2/rpc.py:RpcCallbacks``: what L2 agents call on ``q-plugin``.
+
+    Asking for a port's details starts its wiring (``BUILD``); ``update_device_list``
+    with the port up makes it ``ACTIVE`` and, for a VM's port, queues
+    ``network-vif-plugged`` for Nova (``provisioning_blocks.provisioning_complete``).
+    """
+
+    target = rpc.Target(version="1.7")
+
+    def __init__(self, db: NeutronDb, nova: Notifier) -> None:
+        self.db = db
+        self.nova = nova
+
+    def get_devices_details_list(self, ctxt: dict, devices: list, agent_id: str = "",
+                                 host: str | None = None, **kwargs: Any) -> list[dict]:
+        return [self._device_details(device, host) for device in devices]
+
+    def update_device_list(self, ctxt: dict, devices_up: list | None = None,
+                           devices_down: list | None = None, agent_id: str = "",
+                           host: str | None = None, **kwargs: Any) -> dict:
+        up = [d for d in devices_up or [] if self._device_up(ctxt, d)]
+        down = [{"device": d, "exists": self._device_down(d)} for d in devices_down or []]
+        return {"devices_up": up, "failed_devices_up": [],
+                "devices_down": down, "failed_devices_down": []}
+
+    def _device_details(self, device: str, host: str | None) -> dict:
+        with self.db.lock:
+            port = self.db.ports.get(device)
+            if port is None:
+                return {"device": device}
+            if port.device_owner.startswith(DEVICE_OWNER_COMPUTE_PREFIX) and port.host != host:
+                return {"device": device, "no_active_binding": True}
+            network = self.db.networks[port.network_id]
+            port.set_status(PORT_STATUS_BUILD)
+            return {"device": device, "port_id": port.id, "network_id": port.network_id,
+                    "mac_address": port.mac_address, "admin_state_up": True,
+                    "network_type": network.network_type,
+                    "segmentation_id": network.segmentation_id, "physical_network": None,
+                    "fixed_ips": port.as_dict()["fixed_ips"],
+                    "device_owner": port.device_owner}
+
+    def _device_up(self, ctxt: dict, device: str) -> bool:
+        with self.db.lock:
+            port = self.db.ports.get(device)
+            if port is None:
+                return False
+            port.set_status(PORT_STATUS_ACTIVE)
+        if port.device_owner.startswith(DEVICE_OWNER_COMPUTE_PREFIX) and port.device_id:
+            self.nova.queue_event("network-vif-plugged", port.device_id, port.id,
+                                  ctxt.get("request_id", ""))
+        return True
+
+    def _device_down(self, device: str) -> bool:
+        with self.db.lock:
+            port = self.db.ports.get(device)
+            if port is None:
+                return False
+            port.set_status(PORT_STATUS_DOWN)
+            return True
+
+
+class DhcpRpcCallback:
+    """``neutron/api/rpc/handlers/dhcp_rpc.py``: what DHCP agents call on ``q-plugin``."""
+
+    target = rpc.Target(namespace=RPC_NAMESPACE_DHCP_PLUGIN, version="1.8")
+
+    def __init__(self, db: NeutronDb) -> None:
+        self.db = db
+
+    def get_active_networks_info(self, ctxt: dict, host: str, **kwargs: Any) -> list[dict]:
+        return [self.db.network_info(n) for n in self.db.networks_of_dhcp(host)]
+
+    def get_network_info(self, ctxt: dict, network_id: str, host: str | None = None,
+                         **kwargs: Any) -> dict | None:
+        network = self.db.networks.get(network_id)
+        return self.db.network_info(network) if network else None
+
+
+class AgentExtRpcCallback:
+    """``neutron/db/agents_db.py:AgentExtRpcCallback``: state reports on ``q-reports-plugin``."""
+
+    target = rpc.Target(version="1.2", namespace=RPC_NAMESPACE_STATE)
+
+    def __init__(self, db: NeutronDb) -> None:
+        self.db = db
+
+    def report_state(self, ctxt: dict, agent_state: dict, time: str = "",
+                     **kwargs: Any) -> str:
+        return self.db.agents.create_or_update_agent(agent_state["agent_state"])
+
+    def has_alive_neutron_server(self, ctxt: dict, **kwargs: Any) -> bool:
+        return True
+
+
+class L3RpcCallback:
+    """``neutron/api/rpc/handlers/l3_rpc.py``: what L3 agents call on ``q-l3-plugin``."""
+
+    target = rpc.Target(version="1.13")
+
+    def __init__(self, db: NeutronDb) -> None:
+        self.db = db
+
+    def sync_routers(self, ctxt: dict, host: str, router_ids: list | None = None,
+                     **kwargs: Any) -> list[dict]:
+        return [r.as_dict() for r in self.db.routers_of(host, router_ids)]
+
+    def get_router_ids(self, ctxt: dict, host: str, **kwargs: Any) -> list[str]:
+        return [r.id for r in self.db.routers_of(host)]
