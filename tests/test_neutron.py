@@ -6,6 +6,8 @@ embedded broker and a private RabbitMQ.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from helpers import (
     delivered,
@@ -239,6 +241,29 @@ def test_report_state_calls_and_dead_agents(url):
 
         assert eventually(lambda: len(answers()) >= 2, 3)
         assert answers()[:2] == ["revived", "alive"]  # agents_db.py: AGENT_REVIVED
+
+
+def test_report_state_at_1_4_with_a_uuid_and_a_timeout_of_report_interval(url):
+    # neutron/agent/rpc.py:PluginReportStateAPI: Target(version='1.4'),
+    # prepare(timeout=cfg.CONF.AGENT.report_interval), agent_state['uuid'] = generate_uuid();
+    # neutron/db/agents_db.py:AgentExtRpcCallback answers at Target(version='1.4')
+    timings = dict(FAST, report_interval=0.5, rpc_response_timeout=30)
+    with NeutronCloud(url, compute_hosts=[], timings=timings) as net:
+        def reports():
+            return [h for h in net.trace.hops if h.method == "report_state"]
+
+        assert eventually(lambda: len(reports()) >= 2 * len(net.agent_services))
+        assert {h.body["version"] for h in reports()} == {"1.4"}
+        uuids = [h.body["args"]["agent_state"]["agent_state"]["uuid"] for h in reports()]
+        assert len(set(uuids)) == len(uuids)  # one per report
+
+        # a report the server does not answer fails after report_interval, not after
+        # rpc_response_timeout (30 s here)
+        net.service("neutron-server").stop()
+        agent = net.service(OVS)
+        started = time.monotonic()
+        assert agent.report_state() is None
+        assert 0.4 < time.monotonic() - started < 10
 
 
 def test_neutron_notifications_when_enabled(url):

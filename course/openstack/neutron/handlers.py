@@ -106,7 +106,7 @@ class DhcpRpcCallback:
 class AgentExtRpcCallback:
     """``neutron/db/agents_db.py:AgentExtRpcCallback``: state reports on ``q-reports-plugin``."""
 
-    target = rpc.Target(version="1.2", namespace=RPC_NAMESPACE_STATE)
+    target = rpc.Target(version="1.4", namespace=RPC_NAMESPACE_STATE)
 
     def __init__(self, db: NeutronDb) -> None:
         self.db = db
