@@ -19,6 +19,7 @@ from helpers import (
 )
 
 import course
+from course import rpc
 from course.openstack import neutron as neutron_mod
 from course.openstack.cloud import APIUnavailable, Cloud, NotFound
 from course.openstack.neutron import NeutronCloud, get_topic_name
@@ -153,15 +154,16 @@ def test_plugged_port_becomes_active_and_nova_hears_over_http(url):
         hops = course.trace.hops(net.trace.events[before:])
         agent = f"{OVS}:compute1"
         server = "neutron-server:controller"
-        wiring = [hop_route(h) for h in hops if agent in (h.sender, h.receiver)
-                  and h.kind in ("call", "reply")]
+        wiring = [(*hop_route(h), h.body.get("version")) for h in hops
+                  if agent in (h.sender, h.receiver) and h.kind in ("call", "reply")]
         reply_q = wiring[1][2]
         assert reply_q.startswith("reply_")
+        # neutron/agent/rpc.py:PluginApi: both calls at 1.9
         assert wiring == [
-            ("call", "neutron", "q-plugin", "get_devices_details_list", agent, server),
-            ("reply", "", reply_q, "", server, agent),
-            ("call", "neutron", "q-plugin", "update_device_list", agent, server),
-            ("reply", "", reply_q, "", server, agent),
+            ("call", "neutron", "q-plugin", "get_devices_details_list", agent, server, "1.9"),
+            ("reply", "", reply_q, "", server, agent, None),
+            ("call", "neutron", "q-plugin", "update_device_list", agent, server, "1.9"),
+            ("reply", "", reply_q, "", server, agent, None),
         ]
         to_nova = [(h.number, hop_route(h)) for h in hops if h.receiver == "nova-api"]
         assert [t for _, t in to_nova] == [
@@ -178,6 +180,44 @@ def test_plugged_port_becomes_active_and_nova_hears_over_http(url):
         assert not [q for q in topo.queues if "nova" in q]
         assert not [e for e in net.trace.events if e.action == "publish"
                     and "external" in (e.method + e.routing_key)]
+
+
+def probe(url, topic, method, version, server=None, **args):
+    """Call ``method`` at ``version``, as a client of that version would."""
+    transport = rpc.get_transport(url, "neutron", service="probe:test")
+    try:
+        client = rpc.get_rpc_client(transport, rpc.Target(topic=topic, server=server,
+                                                          version=version))
+        return client.prepare(timeout=5).call({}, method, **args)
+    finally:
+        transport.cleanup()
+
+
+def test_each_endpoint_answers_up_to_its_upstream_version(url):
+    # neutron/plugins/ml2/rpc.py:RpcCallbacks: Target(version='1.9')
+    # neutron/api/rpc/handlers/dhcp_rpc.py:DhcpRpcCallback: Target(version='1.10')
+    # neutron/plugins/ml2/drivers/openvswitch/agent/ovs_neutron_agent.py:OVSNeutronAgent:
+    #   Target(version='1.7')
+    with NeutronCloud(url, compute_hosts=["compute1"], timings=FAST) as net:
+        network = net.create_network()
+        devices = dict(devices_up=[], devices_down=[], agent_id="probe", host="compute1")
+        assert probe(url, "q-plugin", "update_device_list", "1.9", **devices) == {
+            "devices_up": [], "failed_devices_up": [], "devices_down": [],
+            "failed_devices_down": []}
+        with pytest.raises(rpc.RemoteError):
+            probe(url, "q-plugin", "update_device_list", "1.10", **devices)
+        info = probe(url, "q-plugin", "get_network_info", "1.10", network_id=network.id,
+                     host="network1")
+        assert info["id"] == network.id
+        with pytest.raises(rpc.RemoteError, match="UnsupportedVersion"):
+            probe(url, "q-plugin", "get_network_info", "1.11", network_id=network.id)
+
+        topic = "q-agent-notifier-port-update"
+        port = {"id": "probe-port"}
+        assert probe(url, topic, "port_update", "1.7", server="compute1", port=port) is None
+        assert ("port_update", {"port": port}) in net.l2_agents["compute1"].received
+        with pytest.raises(rpc.RemoteError, match="UnsupportedVersion"):
+            probe(url, topic, "port_update", "1.8", server="compute1", port=port)
 
 
 def test_router_interface_casts_to_its_l3_agent_which_calls_back(url):

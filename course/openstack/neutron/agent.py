@@ -1,4 +1,6 @@
-"""What every Neutron agent does: report its state, and work in one loop thread.
+"""What every Neutron agent does: report its state, and work in one loop thread; and the
+agents' RPC clients of ``neutron/agent/rpc.py`` (:class:`PluginReportStateAPI`,
+:class:`PluginApi`), with the versions they send.
 
 The first report (``start_flag``) registers the agent with neutron-server; then
 one every ``report_interval``.  The OVS, DHCP and L3 agents all report with ``call``
@@ -27,6 +29,7 @@ from .constants import (
     CONTROL_EXCHANGE,
     ISO8601_TIME_FORMAT,
     L2_AGENT_TOPIC,
+    PLUGIN,
     REPORTS,
     RPC_NAMESPACE_STATE,
 )
@@ -53,6 +56,28 @@ class PluginReportStateAPI:
                   "time": datetime.now(timezone.utc).strftime(ISO8601_TIME_FORMAT)}
         method = cctxt.call if use_call else cctxt.cast
         return method(ctxt, "report_state", **kwargs)
+
+
+class PluginApi:
+    """``neutron/agent/rpc.py:PluginApi``: what an L2 agent calls on ``q-plugin`` to wire
+    its ports (API 1.9)."""
+
+    def __init__(self, service: Service, agent_id: str) -> None:
+        self.client = service.client(PLUGIN, version="1.9")
+        self.agent_id = agent_id
+        self.host = service.host
+
+    def get_devices_details_list(self, ctxt: dict, devices: list[str]) -> list[dict]:
+        cctxt = self.client.prepare(version="1.9")
+        return cctxt.call(ctxt, "get_devices_details_list", devices=devices,
+                          agent_id=self.agent_id, host=self.host)
+
+    def update_device_list(self, ctxt: dict, devices_up: list[str], devices_down: list[str],
+                           refresh_tunnels: bool = False) -> dict:
+        cctxt = self.client.prepare(version="1.9")
+        return cctxt.call(ctxt, "update_device_list", devices_up=devices_up,
+                          devices_down=devices_down, agent_id=self.agent_id, host=self.host,
+                          refresh_tunnels=refresh_tunnels)
 
 
 class NeutronAgent(Service):

@@ -32,7 +32,7 @@ class RpcCallbacks:
     ``network-vif-plugged`` for Nova (``provisioning_blocks.provisioning_complete``).
     """
 
-    target = rpc.Target(version="1.7")
+    target = rpc.Target(version="1.9")
 
     def __init__(self, db: NeutronDb, nova: Notifier) -> None:
         self.db = db
@@ -89,7 +89,7 @@ class RpcCallbacks:
 class DhcpRpcCallback:
     """``neutron/api/rpc/handlers/dhcp_rpc.py``: what DHCP agents call on ``q-plugin``."""
 
-    target = rpc.Target(namespace=RPC_NAMESPACE_DHCP_PLUGIN, version="1.8")
+    target = rpc.Target(namespace=RPC_NAMESPACE_DHCP_PLUGIN, version="1.10")
 
     def __init__(self, db: NeutronDb) -> None:
         self.db = db

@@ -17,7 +17,7 @@ from typing import Any
 
 from ... import rpc
 from ...trace import Trace
-from .agent import NeutronAgent
+from .agent import NeutronAgent, PluginApi
 from .conf import NeutronTimings
 from .constants import (
     AGENT,
@@ -25,7 +25,6 @@ from .constants import (
     AGENT_TYPE_OVS,
     DELETE,
     NETWORK,
-    PLUGIN,
     PORT,
     TUNNEL,
     UPDATE,
@@ -37,7 +36,8 @@ from .context import admin_context
 class OVSAgentRpcCallbacks:
     """The L2 agent's endpoint: what ``AgentNotifierApi`` fans out."""
 
-    target = rpc.Target(version="1.5")
+    #: ``ovs_neutron_agent.py:OVSNeutronAgent.target`` (1.7: smartnic ports).
+    target = rpc.Target(version="1.7")
 
     def __init__(self, agent: OVSAgent) -> None:
         self.agent = agent
@@ -80,7 +80,7 @@ class OVSAgent(NeutronAgent):
                  timings: NeutronTimings | None = None, options: dict | None = None) -> None:
         super().__init__(host, url, trace, timings, options)
         self.agent_id = f"ovs-agent-{host}"
-        self.plugin_rpc = self.client(PLUGIN, version="1.0")
+        self.plugin_rpc = PluginApi(self, self.agent_id)
         #: Tap devices on this host's bridge, and those wired.
         self.plugged: set[str] = set()
         self.wired: set[str] = set()
@@ -120,15 +120,11 @@ class OVSAgent(NeutronAgent):
 
     def treat_devices(self, devices: list[str]) -> None:
         ctxt = admin_context()
-        details = self.plugin_rpc.prepare(version="1.3").call(
-            ctxt, "get_devices_details_list", devices=devices, agent_id=self.agent_id,
-            host=self.host)
+        details = self.plugin_rpc.get_devices_details_list(ctxt, devices)
         up = [d["device"] for d in details if "network_id" in d]
         if not up:
             return
         if self.timings.port_wiring > 0:
-            time.sleep(self.timings.port_wiring)
-        self.plugin_rpc.prepare(version="1.5").call(
-            ctxt, "update_device_list", devices_up=up, devices_down=[],
-            agent_id=self.agent_id, host=self.host)
+            time.sleep(self.timings.port_wiring)  # the work itself, not a wait
+        self.plugin_rpc.update_device_list(ctxt, up, [])
         self.wired.update(up)
