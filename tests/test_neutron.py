@@ -239,6 +239,44 @@ def test_router_interface_casts_to_its_l3_agent_which_calls_back(url):
         assert started.count("get_router_ids") == 2  # each agent's full sync at start
 
 
+def test_router_deleted_is_a_fanout_to_every_l3_agent(url):
+    # neutron/api/rpc/agentnotifiers/l3_rpc_agent_api.py:L3AgentNotifyAPI.router_deleted:
+    #   _notification_fanout -> self.client.prepare(fanout=True).cast(...)
+    # neutron/db/l3_db.py:delete_router: _ensure_router_not_in_use (RouterInUse)
+    with NeutronCloud(url, network_nodes=["network1", "network2"], compute_hosts=[],
+                      timings=FAST) as net:
+        router = net.create_router("router1")
+        net.add_router_interface(router.id)
+        hosting = net.l3_agents[router.host]
+        assert eventually(lambda: router.id in hosting.routers)
+        with pytest.raises(neutron_mod.RouterInUse, match=router.interfaces[0]):
+            net.delete_router(router.id)
+        port_id = router.interfaces[0]
+        net.remove_router_interface(router.id)
+        assert eventually(lambda: hosting.routers[router.id]["_interfaces"] == [])
+        net.delete_router(router.id)
+
+        hops = delivered(net.trace)
+        deleted = [h for h in hops if h.method == "router_deleted"]
+        assert {(h.kind, h.exchange, h.routing_key, h.sender) for h in deleted} == {
+            ("fanout", "l3_agent_fanout", "l3_agent", "neutron-server:controller")}
+        assert sorted(h.receiver for h in deleted) == ["neutron-l3-agent:network1",
+                                                       "neutron-l3-agent:network2"]
+        assert eventually(lambda: all(("router_deleted", {"router_id": router.id}) in a.received
+                                      for a in net.l3_agents.values()))
+        assert eventually(lambda: router.id not in hosting.routers)
+        # removing the interface deleted its port (port_delete fanout to the L2 agents)
+        # and told the router's agent again
+        removed = [h for h in hops if h.method == "port_delete"]
+        assert {h.body["args"]["port_id"] for h in removed} == {port_id}
+        assert [h.routing_key for h in hops if h.method == "routers_updated"] == [
+            f"l3_agent.{router.host}"] * 2
+        with pytest.raises(neutron_mod.NotFound):
+            net.delete_router(router.id)
+        with pytest.raises(neutron_mod.NotFound):
+            net.remove_router_interface(net.create_router("router2").id)
+
+
 def test_report_state_calls_and_dead_agents(url):
     timings = {"report_interval": 0.1, "agent_down_time": 1.0, "send_events_interval": 0,
                "port_wiring": 0, "rpc_response_timeout": 2}

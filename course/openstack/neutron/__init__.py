@@ -11,6 +11,7 @@ server → all L2 agents   ``q-agent-notifier-port-update`` (fanout),   cast ``p
                          ``-port-delete``, ``-network-update``...
 server → a DHCP agent    ``dhcp_agent.<host>``                        cast ``port_create_end``
 server → an L3 agent     ``l3_agent.<host>``                          cast ``routers_updated``
+server → all L3 agents   ``l3_agent`` (fanout)                        cast ``router_deleted``
 agents → server          ``q-plugin``                                 call
                                                                       ``update_device_list``...
 agents → server          ``q-reports-plugin``, every 30 s             call ``report_state``
@@ -52,7 +53,7 @@ from .constants import (
 )
 from .context import request_context
 from .dhcp_agent import DHCPAgent
-from .exceptions import NeutronUnavailable, NotFound
+from .exceptions import NeutronUnavailable, NotFound, RouterInUse
 from .l3_agent import L3Agent
 from .ovs_agent import OVSAgent
 from .resources import Network, Port, Router
@@ -62,5 +63,6 @@ __all__ = [
     "AGENT", "CONTROL_EXCHANGE", "DHCP", "DHCP_AGENT", "L3PLUGIN", "L3_AGENT", "PLUGIN",
     "REPORTS", "SERVER_RESOURCE_VERSIONS", "Agent", "DHCPAgent", "L3Agent", "Network",
     "NeutronAgent", "NeutronCloud", "NeutronServer", "NeutronTimings", "NeutronUnavailable",
-    "NotFound", "OVSAgent", "Port", "Router", "get_topic_name", "request_context",
+    "NotFound", "OVSAgent", "Port", "Router", "RouterInUse", "get_topic_name",
+    "request_context",
 ]

@@ -197,3 +197,18 @@ class NeutronCloud(Cloud):
         return self.server.add_router_interface(
             self._ctxt(caller, "PUT", f"/v2.0/routers/{router_id}/add_router_interface"),
             router_id, network_id)
+
+    def remove_router_interface(self, router_id: str, network_id: str | None = None,
+                                caller: Service | str | None = None) -> Router:
+        """``openstack router remove subnet``: the interface's port is deleted
+        (``port_delete`` fanout), and the router's L3 agent gets ``routers_updated``."""
+        network_id = network_id or self.default_network().id
+        return self.server.remove_router_interface(
+            self._ctxt(caller, "PUT", f"/v2.0/routers/{router_id}/remove_router_interface"),
+            router_id, network_id)
+
+    def delete_router(self, router_id: str, caller: Service | str | None = None) -> None:
+        """``openstack router delete``: refused while it has interfaces
+        (:class:`RouterInUse`); then ``router_deleted`` fans out to every L3 agent."""
+        self.server.delete_router(self._ctxt(caller, "DELETE", f"/v2.0/routers/{router_id}"),
+                                  router_id)

@@ -3,7 +3,8 @@
 * ``AgentNotifierApi`` fans out to every L2 agent (``q-agent-notifier-<res>-<op>``);
 * ``DhcpAgentNotifyAPI`` casts to the DHCP agents that serve a network
   (``dhcp_agent.<host>``), or fans out to all of them;
-* ``L3AgentNotifyAPI`` casts to the L3 agent of a router (``l3_agent.<host>``).
+* ``L3AgentNotifyAPI`` casts to the L3 agent of a router (``l3_agent.<host>``), and
+  fans a router's deletion out to every L3 agent.
 
 The DHCP and L3 notifiers schedule a network or a router the first time an agent
 must hear of it (:mod:`.scheduler`).
@@ -98,6 +99,6 @@ class L3AgentNotifyAPI:
                 cctxt = self.client.prepare(topic=L3_AGENT, server=host, version="1.1")
                 cctxt.cast(ctxt, "routers_updated", routers=[router_id])
 
-    def router_deleted(self, ctxt: dict, router_id: str, host: str) -> None:
-        self.client.prepare(topic=L3_AGENT, server=host).cast(ctxt, "router_deleted",
-                                                               router_id=router_id)
+    def router_deleted(self, ctxt: dict, router_id: str) -> None:
+        """A fanout to every L3 agent (``_notification_fanout``), whichever hosted it."""
+        self.client.prepare(fanout=True).cast(ctxt, "router_deleted", router_id=router_id)

@@ -31,7 +31,7 @@ from .constants import (
     REPORTS,
 )
 from .db import NeutronDb
-from .exceptions import NeutronUnavailable
+from .exceptions import NeutronUnavailable, NotFound, RouterInUse
 from .handlers import AgentExtRpcCallback, DhcpRpcCallback, L3RpcCallback, RpcCallbacks
 from .notifiers import AgentNotifierApi, DhcpAgentNotifyAPI, L3AgentNotifyAPI
 from .nova_notifier import Notifier
@@ -234,3 +234,38 @@ class NeutronServer(Service):
         self._notify(ctxt, "router.interface.create", {"router_interface": {
             "id": router_id, "port_id": port.id, "network_id": network_id}})
         return router
+
+    def remove_router_interface(self, ctxt: dict, router_id: str, network_id: str) -> Router:
+        """``l3_db.py:remove_router_interface``: the router's port on the network is
+        deleted (so ``port_delete`` to the L2 agents), then ``routers_updated`` to its
+        L3 agent."""
+        self._check_running()
+        router = self.db.get_router(router_id)
+        with self.db.lock:
+            port = next((self.db.ports[p] for p in router.interfaces
+                         if p in self.db.ports and self.db.ports[p].network_id == network_id),
+                        None)
+        if port is None:
+            raise NotFound(_("Router {router_id} has no interface on network {network_id}.",
+                             router_id=router_id, network_id=network_id))
+        self.delete_port(ctxt, port.id)
+        with self.db.lock:
+            router.interfaces.remove(port.id)
+        self.l3_notifier.routers_updated(ctxt, [router_id])
+        self._notify(ctxt, "router.interface.delete", {"router_interface": {
+            "id": router_id, "port_id": port.id, "network_id": network_id}})
+        return router
+
+    def delete_router(self, ctxt: dict, router_id: str) -> None:
+        """``l3_db.py:delete_router``: refused while interfaces remain; then
+        ``router_deleted`` is fanned out to every L3 agent."""
+        self._check_running()
+        router = self.db.get_router(router_id)
+        if router.interfaces:
+            raise RouterInUse(_("Router {router_id} has ports still attached: {ports}.",
+                                router_id=router_id, ports=", ".join(router.interfaces)))
+        self._notify(ctxt, "router.delete.start", {"router_id": router_id})
+        with self.db.lock:
+            del self.db.routers[router_id]
+        self.l3_notifier.router_deleted(ctxt, router_id)
+        self._notify(ctxt, "router.delete.end", {"router_id": router_id})
