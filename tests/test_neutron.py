@@ -28,6 +28,7 @@ L2_TOPICS = ["q-agent-notifier-port-update", "q-agent-notifier-port-delete",
              "q-agent-notifier-network-update", "q-agent-notifier-network-delete",
              "q-agent-notifier-tunnel-update"]
 OVS = "neutron-openvswitch-agent"
+AGENT_TYPE_OVS = "Open vSwitch agent"
 FAST = {"report_interval": 0, "agent_down_time": 0, "send_events_interval": 0,
         "port_wiring": 0, "rpc_response_timeout": 5}
 
@@ -74,6 +75,56 @@ def test_neutron_declares_a_fanout_queue_per_agent_and_topic(url):
         assert topo.queues[queue].consumers == 1, queue
     assert "dhcp_agent.compute1" not in topo.queues
     assert not [q for q in topo.queues if q.startswith("nova") or "external" in q]
+
+
+def test_the_server_consumes_the_server_resource_versions_fanout(url):
+    # neutron/plugins/ml2/plugin.py:start_rpc_listeners: create_consumer(
+    #   topics.SERVER_RESOURCE_VERSIONS, [resources_rpc.ResourcesPushToServerRpcCallback()])
+    # neutron/db/agents_db.py:_update_local_agent_resource_versions ->
+    #   neutron/api/rpc/handlers/resources_rpc.py:ResourcesPushToServersRpcApi (fanout cast)
+    # ovs_neutron_agent.py: agent_state['resource_versions'], popped once reported
+    with NeutronCloud(url, network_nodes=["network1"], compute_hosts=["compute1"],
+                      timings=FAST) as net:
+        topo = net.topology()
+        topic = "q-server-resource-versions"
+        assert topo.exchanges[f"{topic}_fanout"].type == "fanout"
+        assert topo.queues[topic].consumers == 1
+        assert topo.queues[f"{topic}.controller"].consumers == 1
+        fanouts = [q for q in topo.queues if q.startswith(f"{topic}_fanout_")]
+        assert len(fanouts) == 1 and topo.queues[fanouts[0]].consumers == 1
+        assert {b.queue for b in topo.bindings if b.exchange == f"{topic}_fanout"} == set(fanouts)
+
+        agent = net.l2_agents["compute1"]
+        assert agent.report_state() == "alive"  # a second report: no versions any more
+        reports = [h.body["args"]["agent_state"]["agent_state"] for h in net.trace.hops
+                   if h.method == "report_state"]
+        ovs = [r for r in reports if r["binary"] == OVS]
+        assert sorted((r["host"], "resource_versions" in r) for r in ovs) == [
+            ("compute1", False), ("compute1", True), ("network1", True)]
+        assert ovs[-1]["host"] == "compute1" and "resource_versions" not in ovs[-1]
+        assert ovs[0]["resource_versions"]["Port"] == "1.11"  # neutron/objects/ports.py
+        assert not [r for r in reports if r["binary"] != OVS and "resource_versions" in r]
+
+        pushed = [h for h in delivered(net.trace)
+                  if h.method == "report_agent_resource_versions"]
+        server = "neutron-server:controller"
+        assert {(h.kind, h.exchange, h.routing_key, h.sender, h.receiver) for h in pushed} == {
+            ("fanout", f"{topic}_fanout", topic, server, server)}
+        assert sorted(h.body["args"]["agent_host"] for h in pushed) == ["compute1", "network1"]
+        assert all(h.queue == fanouts[0] for h in pushed)
+        assert eventually(lambda: sorted(net.server.resource_versions) == [
+            (AGENT_TYPE_OVS, "compute1"), (AGENT_TYPE_OVS, "network1")])
+
+        # a second server learns an agent's versions from the fanout alone, whichever
+        # of the two took the report from q-reports-plugin
+        other = neutron_mod.NeutronServer("controller2", url, net.trace, net.timings).start()
+        try:
+            agent.stop()
+            agent.start()
+            assert eventually(lambda: (AGENT_TYPE_OVS, "compute1") in other.resource_versions)
+            assert (AGENT_TYPE_OVS, "network1") not in other.resource_versions
+        finally:
+            other.cleanup()
 
 
 def test_port_create_schedules_the_network_to_a_dhcp_agent(url):

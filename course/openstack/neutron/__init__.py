@@ -16,6 +16,8 @@ agents → server          ``q-plugin``                                 call
                                                                       ``update_device_list``...
 agents → server          ``q-reports-plugin``, every 30 s             call ``report_state``
 L3 agents → server       ``q-l3-plugin``                              call ``sync_routers``
+server → all servers     ``q-server-resource-versions`` (fanout)      cast
+                                                                      ``report_agent_...``
 server → Nova            HTTP ``os-server-external-events``           never over the bus
 =======================  ===========================================  =======================
 

@@ -86,6 +86,8 @@ class NeutronAgent(Service):
     control_exchange = CONTROL_EXCHANGE
     agent_type = ""
     agent_topic = L2_AGENT_TOPIC
+    #: Object versions the agent reports until one report succeeds (L2 agents only).
+    resource_versions: dict[str, str] | None = None
 
     def __init__(self, host: str, url: str | None = None, trace: Trace | None = None,
                  timings: NeutronTimings | None = None, options: dict | None = None) -> None:
@@ -99,6 +101,7 @@ class NeutronAgent(Service):
         self.received: list[tuple[str, dict]] = []
         self._received_cond = threading.Condition()
         self._start_flag = True
+        self._report_versions = False
         self._loop: ThreadPoolExecutor | None = None
         #: Set once the first report and the first sync are done (or failed).
         self.synced = threading.Event()
@@ -108,6 +111,7 @@ class NeutronAgent(Service):
 
     def on_start(self) -> None:
         self._start_flag = True
+        self._report_versions = bool(self.resource_versions)
         self.synced.clear()
         self._loop = ThreadPoolExecutor(1, thread_name_prefix=f"{self.name} loop")
         self.submit(self.report_state)
@@ -149,12 +153,15 @@ class NeutronAgent(Service):
                  "agent_type": self.agent_type, "configurations": self.configurations()}
         if self._start_flag:
             state["start_flag"] = True
+        if self._report_versions:
+            state["resource_versions"] = dict(self.resource_versions or {})
         try:
             result = self.state_rpc.report_state(admin_context(), state, use_call=True)
         except rpc.MessagingTimeout:
             LOG.warning("%s: Failed reporting state!", self.name)
             return None
         self._start_flag = False
+        self._report_versions = False
         self.last_report = result
         if result == AGENT_REVIVED:
             LOG.info("%s: Agent has just been revived. Doing a full sync.", self.name)

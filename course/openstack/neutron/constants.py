@@ -35,6 +35,7 @@ DELETE = "delete"
 #: supports Targets with multiple namespaces"), so no ``namespace`` travels on the wire.
 RPC_NAMESPACE_STATE: str | None = None
 RPC_NAMESPACE_DHCP_PLUGIN: str | None = None
+RPC_NAMESPACE_RESOURCES: str | None = None
 
 AGENT_PROCESS_OVS = "neutron-openvswitch-agent"
 AGENT_PROCESS_DHCP = "neutron-dhcp-agent"
@@ -57,6 +58,16 @@ DEVICE_OWNER_DHCP = "network:dhcp"
 DEVICE_OWNER_ROUTER_INTF = "network:router_interface"
 
 ISO8601_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
+
+#: ``neutron/api/rpc/callbacks/resources.py:LOCAL_RESOURCE_VERSIONS``: each versioned
+#: object an agent may be sent, with its ``VERSION`` (``neutron/objects/*.py``).  An L2
+#: agent reports them once, so that servers push objects it can read.
+LOCAL_RESOURCE_VERSIONS = {
+    "QosPolicy": "1.10", "Trunk": "1.1", "SubPort": "1.0", "Port": "1.11", "Subnet": "1.2",
+    "Network": "1.3", "SecurityGroup": "1.6", "SecurityGroupRule": "1.3", "Log": "1.0",
+    "PortForwarding": "1.3", "ConntrackHelper": "1.0", "AddressGroup": "1.2",
+    "LocalIPAssociation": "1.0", "NDPProxy": "1.0", "Agent": "1.1",
+}
 
 
 def get_topic_name(prefix: str, table: str, operation: str, host: str | None = None) -> str:

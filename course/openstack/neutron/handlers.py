@@ -1,5 +1,6 @@
 """neutron-server's RPC endpoints: what agents call on ``q-plugin``, ``q-reports-plugin``
-and ``q-l3-plugin``.
+and ``q-l3-plugin``, and what servers fan out to each other on
+``q-server-resource-versions``.
 
 Each class is the upstream endpoint of the same name, with the version of its
 ``target`` (an agent's message is refused if it asks for a newer one).  They read and
@@ -18,9 +19,11 @@ from .constants import (
     PORT_STATUS_BUILD,
     PORT_STATUS_DOWN,
     RPC_NAMESPACE_DHCP_PLUGIN,
+    RPC_NAMESPACE_RESOURCES,
     RPC_NAMESPACE_STATE,
 )
 from .db import NeutronDb
+from .notifiers import ResourcesPushToServersRpcApi
 from .nova_notifier import Notifier
 
 
@@ -103,20 +106,54 @@ class DhcpRpcCallback:
         return self.db.network_info(network) if network else None
 
 
+#: What ``neutron/api/rpc/callbacks/version_manager.py`` keeps in each server process:
+#: (agent type, host) -> {object type: version}.
+ResourceVersions = dict[tuple[str, str], dict[str, str]]
+
+
 class AgentExtRpcCallback:
-    """``neutron/db/agents_db.py:AgentExtRpcCallback``: state reports on ``q-reports-plugin``."""
+    """``neutron/db/agents_db.py:AgentExtRpcCallback``: state reports on ``q-reports-plugin``.
+
+    A report that carries ``resource_versions`` (an L2 agent's first) is noted here and
+    fanned out to every neutron-server (``_update_local_agent_resource_versions``).
+    """
 
     target = rpc.Target(version="1.4", namespace=RPC_NAMESPACE_STATE)
 
-    def __init__(self, db: NeutronDb) -> None:
+    def __init__(self, db: NeutronDb, versions: ResourceVersions,
+                 server_versions_rpc: ResourcesPushToServersRpcApi) -> None:
         self.db = db
+        self.versions = versions
+        self.server_versions_rpc = server_versions_rpc
 
     def report_state(self, ctxt: dict, agent_state: dict, time: str = "",
                      **kwargs: Any) -> str:
-        return self.db.agents.create_or_update_agent(agent_state["agent_state"])
+        state = agent_state["agent_state"]
+        status = self.db.agents.create_or_update_agent(state)
+        version_map = state.get("resource_versions")
+        if version_map:
+            self.versions[(state["agent_type"], state["host"])] = version_map
+            self.server_versions_rpc.report_agent_resource_versions(
+                ctxt, state["agent_type"], state["host"], version_map)
+        return status
 
     def has_alive_neutron_server(self, ctxt: dict, **kwargs: Any) -> bool:
         return True
+
+
+class ResourcesPushToServerRpcCallback:
+    """``neutron/api/rpc/handlers/resources_rpc.py:ResourcesPushToServerRpcCallback``:
+    the versions another server (or this one) heard of, on the
+    ``q-server-resource-versions`` fanout."""
+
+    target = rpc.Target(version="1.0", namespace=RPC_NAMESPACE_RESOURCES)
+
+    def __init__(self, versions: ResourceVersions) -> None:
+        self.versions = versions
+
+    def report_agent_resource_versions(self, ctxt: dict, agent_type: str, agent_host: str,
+                                       version_map: dict[str, str], **kwargs: Any) -> None:
+        self.versions[(agent_type, agent_host)] = version_map
 
 
 class L3RpcCallback:

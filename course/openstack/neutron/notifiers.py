@@ -6,6 +6,9 @@
 * ``L3AgentNotifyAPI`` casts to the L3 agent of a router (``l3_agent.<host>``), and
   fans a router's deletion out to every L3 agent.
 
+and to the other neutron-servers, ``ResourcesPushToServersRpcApi`` fans out the object
+versions an agent reported (``q-server-resource-versions``).
+
 The DHCP and L3 notifiers schedule a network or a router the first time an agent
 must hear of it (:mod:`.scheduler`).
 """
@@ -13,7 +16,18 @@ must hear of it (:mod:`.scheduler`).
 from __future__ import annotations
 
 from ... import rpc
-from .constants import AGENT, DELETE, DHCP_AGENT, L3_AGENT, NETWORK, PORT, UPDATE, get_topic_name
+from .constants import (
+    AGENT,
+    DELETE,
+    DHCP_AGENT,
+    L3_AGENT,
+    NETWORK,
+    PORT,
+    RPC_NAMESPACE_RESOURCES,
+    SERVER_RESOURCE_VERSIONS,
+    UPDATE,
+    get_topic_name,
+)
 from .db import NeutronDb
 from .scheduler import schedule_network, schedule_router
 
@@ -102,3 +116,18 @@ class L3AgentNotifyAPI:
     def router_deleted(self, ctxt: dict, router_id: str) -> None:
         """A fanout to every L3 agent (``_notification_fanout``), whichever hosted it."""
         self.client.prepare(fanout=True).cast(ctxt, "router_deleted", router_id=router_id)
+
+
+class ResourcesPushToServersRpcApi:
+    """``neutron/api/rpc/handlers/resources_rpc.py:ResourcesPushToServersRpcApi``: tell
+    every neutron-server (this one too) which object versions an agent understands."""
+
+    def __init__(self, transport: rpc.Transport) -> None:
+        self.client = rpc.get_rpc_client(transport, rpc.Target(
+            topic=SERVER_RESOURCE_VERSIONS, version="1.0", namespace=RPC_NAMESPACE_RESOURCES))
+
+    def report_agent_resource_versions(self, ctxt: dict, agent_type: str, agent_host: str,
+                                       version_map: dict[str, str]) -> None:
+        cctxt = self.client.prepare(fanout=True)
+        cctxt.cast(ctxt, "report_agent_resource_versions", agent_type=agent_type,
+                   agent_host=agent_host, version_map=version_map)

@@ -24,6 +24,7 @@ from .constants import (
     AGENT_PROCESS_OVS,
     AGENT_TYPE_OVS,
     DELETE,
+    LOCAL_RESOURCE_VERSIONS,
     NETWORK,
     PORT,
     TUNNEL,
@@ -73,6 +74,7 @@ class OVSAgent(NeutronAgent):
 
     binary = AGENT_PROCESS_OVS
     agent_type = AGENT_TYPE_OVS
+    resource_versions = LOCAL_RESOURCE_VERSIONS
     CONSUMERS = ((PORT, UPDATE), (PORT, DELETE), (NETWORK, UPDATE), (NETWORK, DELETE),
                  (TUNNEL, UPDATE))
 

@@ -2,9 +2,11 @@
 
 Its RPC servers (``neutron/plugins/ml2/plugin.py:start_rpc_listeners`` and
 ``neutron/services/l3_router/l3_router_plugin.py``) each have their own endpoints:
-``q-plugin`` (ML2 and DHCP callbacks), ``q-reports-plugin`` (state reports) and
-``q-l3-plugin`` (L3 callbacks).  Upstream runs them in ``rpc_workers`` processes
-(and ``rpc_state_report_workers`` for reports); the lab runs one of each.
+``q-plugin`` (ML2 and DHCP callbacks), ``q-server-resource-versions`` (what the
+servers fan out to each other: the object versions of each agent),
+``q-reports-plugin`` (state reports) and ``q-l3-plugin`` (L3 callbacks).  Upstream
+runs them in ``rpc_workers`` processes (and ``rpc_state_report_workers`` for reports);
+the lab runs one of each.
 
 The API methods are what ``POST``/``PUT``/``DELETE /v2.0/...`` do: change the database,
 then cast to the agents that must hear of it (:mod:`.notifiers`), and send
@@ -29,11 +31,24 @@ from .constants import (
     L3PLUGIN,
     PLUGIN,
     REPORTS,
+    SERVER_RESOURCE_VERSIONS,
 )
 from .db import NeutronDb
 from .exceptions import NeutronUnavailable, NotFound, RouterInUse
-from .handlers import AgentExtRpcCallback, DhcpRpcCallback, L3RpcCallback, RpcCallbacks
-from .notifiers import AgentNotifierApi, DhcpAgentNotifyAPI, L3AgentNotifyAPI
+from .handlers import (
+    AgentExtRpcCallback,
+    DhcpRpcCallback,
+    L3RpcCallback,
+    ResourcesPushToServerRpcCallback,
+    ResourceVersions,
+    RpcCallbacks,
+)
+from .notifiers import (
+    AgentNotifierApi,
+    DhcpAgentNotifyAPI,
+    L3AgentNotifyAPI,
+    ResourcesPushToServersRpcApi,
+)
 from .nova_notifier import Notifier
 from .resources import Network, Port, Router
 
@@ -62,6 +77,10 @@ class NeutronServer(Service):
         self.dhcp_notifier = DhcpAgentNotifyAPI(self.transport, self.db,
                                                 dhcp_agents_per_network)
         self.l3_notifier = L3AgentNotifyAPI(self.transport, self.db)
+        self.server_versions_rpc = ResourcesPushToServersRpcApi(self.transport)
+        #: The object versions each agent understands, (agent type, host) -> {type: version}:
+        #: from its own reports, or from another server through the fanout.
+        self.resource_versions: ResourceVersions = {}
         #: ``neutron_lib/rpc.py:get_notifier('network')``: publisher ``network.<host>``.
         self.notifier = rpc.get_notifier(self.transport, publisher_id=f"network.{host}",
                                          driver="messagingv2" if notifications else "noop")
@@ -69,10 +88,14 @@ class NeutronServer(Service):
     # -- RPC servers, each with its own endpoints ---------------------------------------
 
     def listeners(self) -> list[tuple[rpc.Target, list[Any]]]:
+        reports = AgentExtRpcCallback(self.db, self.resource_versions,
+                                      self.server_versions_rpc)
         return [
             (rpc.Target(topic=PLUGIN, server=self.host),
              [RpcCallbacks(self.db, self.nova), DhcpRpcCallback(self.db)]),
-            (rpc.Target(topic=REPORTS, server=self.host), [AgentExtRpcCallback(self.db)]),
+            (rpc.Target(topic=SERVER_RESOURCE_VERSIONS, server=self.host),
+             [ResourcesPushToServerRpcCallback(self.resource_versions)]),
+            (rpc.Target(topic=REPORTS, server=self.host), [reports]),
             (rpc.Target(topic=L3PLUGIN, server=self.host), [L3RpcCallback(self.db)]),
         ]
 
