@@ -69,9 +69,10 @@ def test_keystone_authentication_and_opt_out(url):
             ("identity.authenticate", "failure")]
         assert sent[0]["publisher_id"] == "identity.ctl1"
         assert sent[0]["payload"]["action"] == "authenticate"
-    assert keystone_mod.DEFAULT_OPT_OUT == ("identity.authenticate.success",
-                                            "identity.authenticate.pending",
-                                            "identity.authenticate.failed")
+    # keystone/conf/default.py: notification_opt_out default on master; keystone 24.0.0
+    # removed "identity.authenticate.failed" (commit 0b46eab1, bug 1954665)
+    assert keystone.notification_opt_out == ("identity.authenticate.success",
+                                             "identity.authenticate.pending")
     with Keystone(url, notification_opt_out=(), notification_format="basic") as keystone:
         keystone.authenticate("admin", "secret")
         project = keystone.create_project("demo")
