@@ -33,7 +33,6 @@ def url():
         yield vhost
 
 
-
 def test_extract_host():
     assert extract_host("node1@lvm#pool") == "node1@lvm"
     assert extract_host("node1@lvm#pool", "host") == "node1"

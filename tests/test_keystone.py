@@ -28,7 +28,6 @@ def url():
         yield vhost
 
 
-
 def test_keystone_sends_identity_notifications_and_nothing_else(url):
     with Keystone(url) as keystone:
         project = keystone.create_project("demo")

@@ -97,7 +97,8 @@ class NeutronAgent(Service):
         self.state_rpc = PluginReportStateAPI(self, self.timings.report_interval)
         #: What the last report_state returned: new, alive or revived.
         self.last_report: str | None = None
-        #: Every notification this agent received from the server: (method, arguments).
+        #: Every notification this agent has handled: (method, arguments), noted once
+        #: its endpoint is done with it (so a wait on it sees the agent's new state).
         self.received: list[tuple[str, dict]] = []
         self._received_cond = threading.Condition()
         self._start_flag = True
@@ -169,7 +170,7 @@ class NeutronAgent(Service):
         return result
 
     def note_received(self, method: str, **kwargs: Any) -> None:
-        """Note a notification from the server (the endpoints call it first thing)."""
+        """Note a notification from the server (the endpoints call it last)."""
         with self._received_cond:
             self.received.append((method, kwargs))
             self._received_cond.notify_all()

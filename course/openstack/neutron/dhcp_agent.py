@@ -32,27 +32,27 @@ class DhcpAgentRpcCallbacks:
         self.agent = agent
 
     def network_create_end(self, ctxt: dict, payload: dict, **kwargs: Any) -> None:
-        self.agent.note_received("network_create_end", payload=payload)
         self.agent.submit(self.agent.enable_dhcp, payload["network"]["id"])
+        self.agent.note_received("network_create_end", payload=payload)
 
     def network_update_end(self, ctxt: dict, payload: dict, **kwargs: Any) -> None:
         self.agent.note_received("network_update_end", payload=payload)
 
     def network_delete_end(self, ctxt: dict, payload: dict, **kwargs: Any) -> None:
-        self.agent.note_received("network_delete_end", payload=payload)
         self.agent.networks.pop(payload.get("network_id"), None)
+        self.agent.note_received("network_delete_end", payload=payload)
 
     def port_create_end(self, ctxt: dict, payload: dict, **kwargs: Any) -> None:
-        self.agent.note_received("port_create_end", payload=payload)
         self.agent.ports[payload["port"]["id"]] = payload["port"]
+        self.agent.note_received("port_create_end", payload=payload)
 
     def port_update_end(self, ctxt: dict, payload: dict, **kwargs: Any) -> None:
-        self.agent.note_received("port_update_end", payload=payload)
         self.agent.ports[payload["port"]["id"]] = payload["port"]
+        self.agent.note_received("port_update_end", payload=payload)
 
     def port_delete_end(self, ctxt: dict, payload: dict, **kwargs: Any) -> None:
-        self.agent.note_received("port_delete_end", payload=payload)
         self.agent.ports.pop(payload.get("port_id"), None)
+        self.agent.note_received("port_delete_end", payload=payload)
 
 
 class DHCPAgent(NeutronAgent):

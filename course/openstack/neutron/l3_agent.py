@@ -25,12 +25,12 @@ class L3AgentRpcCallbacks:
         self.agent = agent
 
     def routers_updated(self, ctxt: dict, routers: list, **kwargs: Any) -> None:
-        self.agent.note_received("routers_updated", routers=routers)
         self.agent.submit(self.agent.sync_routers, routers)
+        self.agent.note_received("routers_updated", routers=routers)
 
     def router_deleted(self, ctxt: dict, router_id: str, **kwargs: Any) -> None:
-        self.agent.note_received("router_deleted", router_id=router_id)
         self.agent.routers.pop(router_id, None)
+        self.agent.note_received("router_deleted", router_id=router_id)
 
 
 class L3Agent(NeutronAgent):

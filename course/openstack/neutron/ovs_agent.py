@@ -44,14 +44,14 @@ class OVSAgentRpcCallbacks:
         self.agent = agent
 
     def port_update(self, ctxt: dict, port: dict, **kwargs: Any) -> None:
-        self.agent.note_received("port_update", port=port, **kwargs)
         if port["id"] in self.agent.plugged:  # ours: rewire it in the loop
             self.agent.device_changed(port["id"])
+        self.agent.note_received("port_update", port=port, **kwargs)
 
     def port_delete(self, ctxt: dict, port_id: str, **kwargs: Any) -> None:
-        self.agent.note_received("port_delete", port_id=port_id)
         self.agent.plugged.discard(port_id)
         self.agent.wired.discard(port_id)
+        self.agent.note_received("port_delete", port_id=port_id)
 
     def network_update(self, ctxt: dict, network: dict, **kwargs: Any) -> None:
         self.agent.note_received("network_update", network=network)
