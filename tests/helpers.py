@@ -60,13 +60,22 @@ def embedded_vhost(prefix: str = "test") -> Iterator[str]:
 
 def delivered(trace, request_id: str | None = None, timeout: float = 5.0) -> list:
     """The hops of a trace (or of one request), once every message sent was taken from
-    its queue.  A delivery is recorded before the endpoint runs: to see what a service
-    did with a message, wait for that itself with :func:`eventually`."""
+    one of its queues (a fanout's other copies may still wait: see :func:`receivers`).
+    A delivery is recorded before the endpoint runs: to see what a service did with a
+    message, wait for that itself with :func:`eventually`."""
     def view() -> list:
         return trace.for_request(request_id).hops if request_id else trace.hops
 
     eventually(lambda: all(h.receiver for h in view()), timeout)
     return view()
+
+
+def receivers(trace, method: str, request_id: str | None = None) -> list[str]:
+    """Who has taken a copy of ``method`` so far, sorted.  A fanout's copies are taken
+    one by one, and :func:`delivered` cannot know how many queues it reached: wait for
+    them with ``eventually(lambda: receivers(...) == [...])``."""
+    hops = trace.for_request(request_id).hops if request_id else trace.hops
+    return sorted(h.receiver for h in hops if h.method == method and h.receiver)
 
 
 def hop_route(hop) -> tuple:
