@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import threading
 import time
+import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -21,6 +25,68 @@ def eventually(predicate, timeout=5.0, interval=0.02):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+@contextlib.contextmanager
+def no_leaked_threads(timeout: float = 10.0) -> Iterator[None]:
+    """Fail if a thread started inside the block still runs ``timeout`` seconds after it.
+
+    A test stops what it starts (services, their consumers, timers and loops); a thread
+    left behind would keep consuming in the next test.  Use it in an autouse fixture::
+
+        @pytest.fixture(autouse=True)
+        def _threads():
+            with no_leaked_threads():
+                yield
+    """
+    before = set(threading.enumerate())
+    yield
+
+    def leaked() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t not in before and t.is_alive()]
+
+    if not eventually(lambda: not leaked(), timeout):
+        pytest.fail(f"threads left running: {[t.name for t in leaked()]}")
+
+
+@contextlib.contextmanager
+def embedded_vhost(prefix: str = "test") -> Iterator[str]:
+    """The URL of a fresh vhost of the embedded broker, emptied afterwards."""
+    from course import broker  # here, not at the top: conftest imports this module
+
+    yield f"embedded:///{prefix}-{uuid.uuid4().hex[:12]}"
+    broker.reset()
+
+
+def delivered(trace, request_id: str | None = None, timeout: float = 5.0) -> list:
+    """The hops of a trace (or of one request), once every message sent was taken from
+    one of its queues (a fanout's other copies may still wait: see :func:`receivers`).
+    A delivery is recorded before the endpoint runs: to see what a service did with a
+    message, wait for that itself with :func:`eventually`."""
+    def view() -> list:
+        return trace.for_request(request_id).hops if request_id else trace.hops
+
+    eventually(lambda: all(h.receiver for h in view()), timeout)
+    return view()
+
+
+def receivers(trace, method: str, request_id: str | None = None) -> list[str]:
+    """Who has taken a copy of ``method`` so far, sorted.  A fanout's copies are taken
+    one by one, and :func:`delivered` cannot know how many queues it reached: wait for
+    them with ``eventually(lambda: receivers(...) == [...])``."""
+    hops = trace.for_request(request_id).hops if request_id else trace.hops
+    return sorted(h.receiver for h in hops if h.method == method and h.receiver)
+
+
+def hop_route(hop) -> tuple:
+    """(kind, exchange, routing key, method, sender, receiver): where a hop went."""
+    return (hop.kind, hop.exchange, hop.routing_key, hop.method, hop.sender, hop.receiver)
+
+
+def notifications(trace) -> list[tuple]:
+    """(exchange, routing key, event type, publisher) of every notification sent."""
+    return [(h.exchange, h.routing_key, h.body["event_type"], h.body["publisher_id"])
+            for h in trace.hops if h.kind == "notify"]
 
 
 def unavailable(reason: str) -> None:

@@ -16,11 +16,11 @@ and has no RPC server and no RPC client.  What it puts on RabbitMQ are notificat
   ``success``, ``failure`` or ``pending``.
 
 ``[DEFAULT] notification_opt_out`` (``keystone/conf/default.py``) suppresses by
-default ``identity.authenticate.success``, ``identity.authenticate.pending`` and
-``identity.authenticate.failed``: the outcome appended to ``identity.authenticate``
-is compared with the list (``_check_notification_opt_out``).  A failed
-authentication's outcome is ``failure``, which that last entry does not match, so
-failures are sent and successes are not.
+default ``identity.authenticate.success`` and ``identity.authenticate.pending``: the
+outcome appended to ``identity.authenticate`` is compared with the list
+(``_check_notification_opt_out``), so failures are sent and successes are not.  (Until
+keystone 24.0.0 the list also held ``identity.authenticate.failed``, which never
+matched: the outcome is ``failure``.)
 
 Start with :class:`Keystone`.
 """
@@ -47,9 +47,8 @@ CONTROL_EXCHANGE = "keystone"
 SERVICE = "identity"
 #: ``keystone/notifications.py:ACTIONS``.
 ACTIONS = ("created", "updated", "deleted", "disabled", "internal")
-#: ``keystone/conf/default.py``: ``notification_opt_out`` default.
-DEFAULT_OPT_OUT = ("identity.authenticate.success", "identity.authenticate.pending",
-                   "identity.authenticate.failed")
+#: ``keystone/conf/default.py``: ``notification_opt_out`` default (since keystone 24.0.0).
+DEFAULT_OPT_OUT = ("identity.authenticate.success", "identity.authenticate.pending")
 
 # pycadf's taxonomy (pycadf/cadftaxonomy.py) and event type.
 OUTCOME_SUCCESS = "success"
