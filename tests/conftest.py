@@ -8,7 +8,7 @@ import contextlib
 import uuid
 
 import pytest
-from helpers import unavailable
+from helpers import embedded_vhost, no_leaked_threads, unavailable
 
 from course import i18n, rabbitmq
 
@@ -30,6 +30,21 @@ def english():
 def french(english):
     """The helpers speak French during the test (English again afterwards)."""
     i18n.set_language("fr")
+
+
+@pytest.fixture
+def url():
+    """A fresh vhost of the embedded broker, for the cases that need no RabbitMQ."""
+    with embedded_vhost() as vhost:
+        yield vhost
+
+
+@pytest.fixture
+def stops_its_threads():
+    """The test stops what it starts: no thread it started may outlive it (use it with
+    ``pytestmark = pytest.mark.usefixtures("stops_its_threads")``)."""
+    with no_leaked_threads():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -32,12 +32,8 @@ def no_leaked_threads(timeout: float = 10.0) -> Iterator[None]:
     """Fail if a thread started inside the block still runs ``timeout`` seconds after it.
 
     A test stops what it starts (services, their consumers, timers and loops); a thread
-    left behind would keep consuming in the next test.  Use it in an autouse fixture::
-
-        @pytest.fixture(autouse=True)
-        def _threads():
-            with no_leaked_threads():
-                yield
+    left behind would keep consuming in the next test.  The conftest's
+    ``stops_its_threads`` fixture wraps a test in it.
     """
     before = set(threading.enumerate())
     yield

@@ -9,10 +9,8 @@ from __future__ import annotations
 import pytest
 from helpers import (
     delivered,
-    embedded_vhost,
     eventually,
     hop_route,
-    no_leaked_threads,
     notifications,
     receivers,
 )
@@ -20,18 +18,8 @@ from helpers import (
 from course.openstack import cinder as cinder_mod
 from course.openstack.cinder import CinderCloud, extract_host
 
-
-@pytest.fixture(autouse=True)
-def _threads():
-    """Every test stops what it starts."""
-    with no_leaked_threads():
-        yield
-
-
-@pytest.fixture
-def url():
-    with embedded_vhost() as vhost:
-        yield vhost
+#: Every test stops what it starts.
+pytestmark = pytest.mark.usefixtures("stops_its_threads")
 
 
 def test_extract_host():

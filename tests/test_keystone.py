@@ -7,25 +7,15 @@ embedded broker and a private RabbitMQ.
 from __future__ import annotations
 
 import pytest
-from helpers import embedded_vhost, eventually, no_leaked_threads, notifications
+from helpers import eventually, notifications
 
 import course
 from course import rpc
 from course.openstack import keystone as keystone_mod
 from course.openstack.keystone import Keystone
 
-
-@pytest.fixture(autouse=True)
-def _threads():
-    """Every test stops what it starts."""
-    with no_leaked_threads():
-        yield
-
-
-@pytest.fixture
-def url():
-    with embedded_vhost() as vhost:
-        yield vhost
+#: Every test stops what it starts.
+pytestmark = pytest.mark.usefixtures("stops_its_threads")
 
 
 def test_keystone_sends_identity_notifications_and_nothing_else(url):

@@ -11,10 +11,8 @@ import time
 import pytest
 from helpers import (
     delivered,
-    embedded_vhost,
     eventually,
     hop_route,
-    no_leaked_threads,
     notifications,
     receivers,
 )
@@ -34,17 +32,8 @@ FAST = {"report_interval": 0, "agent_down_time": 0, "send_events_interval": 0,
         "port_wiring": 0, "rpc_response_timeout": 5}
 
 
-@pytest.fixture(autouse=True)
-def _threads():
-    """Every test stops what it starts."""
-    with no_leaked_threads():
-        yield
-
-
-@pytest.fixture
-def url():
-    with embedded_vhost() as vhost:
-        yield vhost
+#: Every test stops what it starts.
+pytestmark = pytest.mark.usefixtures("stops_its_threads")
 
 
 def test_topic_names():
