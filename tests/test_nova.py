@@ -21,10 +21,10 @@ import course.broker
 from course import rpc, topology
 from course.openstack.nova import Database, NovaCloud, Timings, make_service, run_service
 from course.openstack.nova import objects as nova_objects
+from course.openstack.nova.base import NovaObjectSerializer
 from course.openstack.nova.context import make_context
 from course.openstack.nova.db import PLACEMENT_DB
 from course.openstack.nova.exception import InstanceInvalidState
-from course.openstack.nova.objects import NovaObjectSerializer
 
 BOOT_STATES = [("building", "scheduling"), ("building", None), ("building", "networking"),
                ("building", "block_device_mapping"), ("building", "spawning"), ("active", None)]
@@ -258,9 +258,11 @@ def test_queues_exchanges_and_reply_queues(broker, clouds):
 class Collector:
     def __init__(self):
         self.got = []
+        self.payloads = {}  # event type -> the last payload of that type
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
         self.got.append((publisher_id, event_type, ctxt.get("request_id")))
+        self.payloads[event_type] = payload
 
     error = info
 

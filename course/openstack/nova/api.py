@@ -21,6 +21,7 @@ from ...i18n import _
 from . import exception
 from .conf import FLAVORS, IMAGES
 from .context import CELL1, RequestContext, make_context, target_cell
+from .events import InstanceAction
 from .objects import (
     ACTIVE,
     BUILDING,
@@ -36,7 +37,6 @@ from .objects import (
     BlockDeviceMapping,
     BuildRequest,
     Instance,
-    InstanceAction,
     InstanceMapping,
     RequestSpec,
 )

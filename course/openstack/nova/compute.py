@@ -38,6 +38,7 @@ from . import exception
 from .conf import ALLOCATION_RATIOS, DEFAULT_RESOURCES, Timings
 from .context import RequestContext
 from .db import Database, open_database
+from .events import InstanceActionEvent
 from .objects import (
     ACTIVE,
     BLOCK_DEVICE_MAPPING,
@@ -55,7 +56,6 @@ from .objects import (
     STOPPED,
     ComputeNode,
     Instance,
-    InstanceActionEvent,
     InstanceList,
     utcnow,
 )

@@ -24,19 +24,18 @@ from typing import Any
 
 from ... import rpc
 from . import exception
+from .base import REGISTRY, NovaObject
 from .conf import MAX_ATTEMPTS
 from .context import RequestContext, target_cell
+from .events import InstanceAction
 from .objects import (
     CELL0_UUID,
     ERROR,
-    REGISTRY,
     BuildRequest,
     CellMapping,
     HostMapping,
     Instance,
-    InstanceAction,
     InstanceMapping,
-    NovaObject,
     RequestSpec,
 )
 from .placement import Placement, ReportClient

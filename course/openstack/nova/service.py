@@ -20,11 +20,12 @@ from ... import rpc
 from ...trace import Trace
 from ..service import Service as BaseService
 from . import exception
+from .base import NovaObjectSerializer
 from .conf import DEFAULT_AZ, INTERNAL_AZ, Timings, notification_format
 from .context import RequestContext, get_admin_context
 from .db import Database, open_database
-from .objects import NovaObjectSerializer
 from .objects import Service as ServiceRecord
+from .versions import PAYLOAD_VERSIONS
 
 LOG = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ class NovaService(BaseService):
         if record is None:
             record = ServiceRecord(ctxt, host=self.host, binary=self.binary, topic=self.topic,
                                    report_count=0, disabled=False, forced_down=False,
-                                   version=66, availability_zone=self.availability_zone)
+                                   availability_zone=self.availability_zone)
             record.create()
         return record
 
@@ -191,7 +192,8 @@ class NovaService(BaseService):
         sends = []
         if "versioned" in self._notifiers:
             versioned = {"nova_object.name": payload_name, "nova_object.namespace": "nova",
-                         "nova_object.version": "1.0", "nova_object.data": payload}
+                         "nova_object.version": PAYLOAD_VERSIONS[payload_name],
+                         "nova_object.data": payload}
             sends.append((self._notifiers["versioned"], event_type, versioned))
         if "legacy" in self._notifiers:
             sends.append((self._notifiers["legacy"], legacy_event_type or event_type, payload))
