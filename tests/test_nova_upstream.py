@@ -12,6 +12,9 @@ from __future__ import annotations
 from helpers import eventually
 from test_nova import clouds, listen, no_leaked_threads, url  # noqa: F401 (fixtures)
 
+from course import topology
+from course.openstack.nova.context import CELL1, make_context, target_cell
+from course.openstack.nova.objects import Service as ServiceRecord
 from course.trace import hops as hops_of
 
 
@@ -33,11 +36,94 @@ def sent_by(cloud, service, since=0):
             if h.sender == service and h.kind != "reply"]
 
 
+def node_of(cloud, host):
+    return next(iter(cloud.compute(host).driver.get_nodenames_by_uuid()))
+
+
+def queue(url, name):
+    return topology.snapshot(url).queues.get(name)
+
+
 def hop_of(cloud, method, **want):
     """The last hop of ``method`` whose attributes have the values in ``want``."""
     found = [h for h in cloud.trace.hops if h.method == method
              and all(getattr(h, k) == v for k, v in want.items())]
     return found[-1] if found else None
+
+
+# --------------------------------------------------------------------- 2. start-up order
+
+
+def test_a_restarted_compute_starts_in_the_order_of_service_start(url, clouds):
+    # nova/service.py: Service.__init__ (wait_until_ready), Service.create
+    # (utils.raise_if_old_compute), Service.start (get_by_host_and_binary, manager.init_host,
+    # _update_service_ref or _create_service_ref, manager.pre_start_hook, then the rpc
+    # servers); nova/compute/manager.py init_host (_get_nodes, InstanceList.get_by_host,
+    # _error_out_instances_whose_build_was_interrupted, _update_scheduler_instance_info)
+    # and pre_start_hook (update_available_resource)
+    cloud = clouds(url, computes=("compute1",))
+    vm1 = cloud.boot("vm1")
+    assert vm1.wait(5) == "ACTIVE"
+    compute = cloud.compute("compute1")
+    compute.stop()
+    vm2 = cloud.boot("vm2")  # its build waits in compute.compute1
+    assert eventually(lambda: queue(url, "compute.compute1").messages == 1)
+    ctxt = target_cell(make_context(cloud.db, is_admin=True), CELL1)
+    record = ServiceRecord.get_by_host_and_binary(ctxt, "compute1", "nova-compute")
+    record.version = 72  # written by the previous release: the new one saves 73
+    record.save()
+    since = len(cloud.trace.events)
+    compute.start()
+    assert vm2.wait(5, status="ACTIVE") == "ACTIVE"
+    node = node_of(cloud, "compute1")
+    sent = sent_by(cloud, "nova-compute:compute1", since)
+    assert [step(h) for h in sent[:13]] == [
+        ("call", "ping"),
+        ("call", "Service.get_minimum_version"),
+        ("call", "Service.get_by_host_and_binary"),
+        ("call", "ComputeNodeList.get_all_by_uuids"),
+        ("call", "InstanceList.get_by_host"),
+        ("http", f"GET /resource_providers/{node}/allocations"),
+        ("call", "InstanceList.get_by_filters"),  # vm2 holds resources here, unclaimed:
+        ("call", "Instance.save"),  # ERROR
+        ("fanout", "update_instance_info"),
+        ("call", "Service.save"),
+        ("call", "ComputeNode.get_by_host_and_nodename"),
+        ("http", f"PUT /resource_providers/{node}/inventories"),
+        ("call", "InstanceActionEvent.event_start"),  # consuming at last: vm2's build
+    ]
+    assert [i["nova_object.data"]["uuid"] for i in sent[8].body["args"]["instance_info"][
+        "nova_object.data"]["objects"]] == [vm1.uuid]
+    assert sent[8].receiver == "nova-scheduler:controller"
+    saved = sent[9].body["args"]["objinst"]
+    assert saved["nova_object.changes"] == ["version"]
+    assert saved["nova_object.data"]["version"] == 73  # nova/objects/service.py
+    # the build that waited was delivered only after pre_start_hook
+    events = cloud.trace.events[since:]
+    inventory = next(e for e in events if e.action == "http" and "inventories" in e.method)
+    delivered = next(e for e in events if e.action == "deliver"
+                     and e.method == "build_and_run_instance")
+    assert delivered.seq > inventory.seq
+
+
+def test_a_new_compute_creates_its_records_before_it_consumes(url, clouds):
+    # nova/service.py Service.start and _create_service_ref; nova/compute/manager.py
+    # init_host (no instance: no fanout), pre_start_hook; nova/compute/resource_tracker.py
+    cloud = clouds(url, computes=("compute1",))
+    since = len(cloud.trace.events)
+    cloud.add_compute("compute3")
+    sent = sent_by(cloud, "nova-compute:compute3", since)
+    assert [step(h) for h in sent] == [
+        ("call", "ping"),
+        ("call", "Service.get_minimum_version"),
+        ("call", "Service.get_by_host_and_binary"),
+        ("call", "ComputeNodeList.get_all_by_uuids"),
+        ("call", "InstanceList.get_by_host"),
+        ("call", "Service.create"),
+        ("call", "ComputeNode.get_by_host_and_nodename"),
+        ("call", "ComputeNode.create"),
+        ("http", f"PUT /resource_providers/{node_of(cloud, 'compute3')}/inventories")]
+    assert sent[5].body["args"]["objinst"]["nova_object.data"]["version"] == 73
 
 
 # --------------------------------------------------------------------- 5. versions
@@ -75,3 +161,9 @@ def test_versions_of_objects_payloads_and_manifests(url, clouds):
     assert manifests["Service.get_by_host_and_binary"] == {
         "Service": "1.22", "ComputeNode": "1.19", "HVSpec": "1.2", "PciDevicePoolList": "1.1",
         "PciDevicePool": "1.1"}
+    instances = manifests["InstanceList.get_by_host"]
+    assert len(instances) == 35
+    assert {k: instances[k] for k in ("InstanceList", "Instance", "Flavor", "ServiceList",
+                                      "MigrationContext", "InstanceNUMACell", "KeyPair")} == {
+        "InstanceList": "2.6", "Instance": "2.8", "Flavor": "1.2", "ServiceList": "1.19",
+        "MigrationContext": "1.2", "InstanceNUMACell": "1.6", "KeyPair": "1.4"}

@@ -251,13 +251,31 @@ class Instance(NovaObject):
 
     @classmethod
     def list_all(cls, ctxt: RequestContext) -> list[Instance]:
-        return [cls._from_db(ctxt, v) for v in store(ctxt).list(ctxt.cell, "instances")]
+        return [cls._from_db(ctxt, v) for v in store(ctxt).list(ctxt.cell, "instances")
+                if not v.get("deleted")]
 
 
 class InstanceList(NovaObject):
+    """What nova-compute asks the conductor for at start-up (``init_host``)."""
+
     VERSION = "2.6"
     fields = ("objects",)
     child_objects = ("Instance",)
+
+    @remotable_classmethod
+    def get_by_host(cls, ctxt: RequestContext, host: str,
+                    expected_attrs: list | None = None) -> InstanceList:
+        return cls(ctxt, objects=[i for i in Instance.list_all(ctxt) if i.host == host])
+
+    @remotable_classmethod
+    def get_by_filters(cls, ctxt: RequestContext, filters: dict,
+                       expected_attrs: list | None = None) -> InstanceList:
+        """Equality filters; a list value matches any of its items."""
+        def match(instance: Instance) -> bool:
+            return all(getattr(instance, name) in (want if isinstance(want, list) else [want])
+                       for name, want in filters.items())
+
+        return cls(ctxt, objects=[i for i in Instance.list_all(ctxt) if match(i)])
 
 
 class BlockDeviceMapping(NovaObject):
@@ -292,6 +310,14 @@ class Service(NovaObject):
     def get_by_host_and_binary(cls, ctxt: RequestContext, host: str,
                                binary: str) -> Service | None:
         return cls._from_db(ctxt, store(ctxt).get(ctxt.cell, "services", cls._key(host, binary)))
+
+    @remotable_classmethod
+    def get_minimum_version(cls, ctxt: RequestContext, binary: str) -> int:
+        """The oldest version of ``binary`` among the services not forced down (0: none),
+        ``nova/db/main/api.py:service_get_minimum_version``."""
+        versions = [s.version or 0 for s in cls.list_all(ctxt)
+                    if s.binary == binary and not s.forced_down]
+        return min(versions, default=0)
 
     @remotable
     def create(self) -> None:
@@ -358,3 +384,13 @@ class ComputeNode(NovaObject):
     def list_all(cls, ctxt: RequestContext) -> list[ComputeNode]:
         return [cls._from_db(ctxt, v) for v in store(ctxt).list(ctxt.cell, "compute_nodes")]
 
+
+class ComputeNodeList(NovaObject):
+    VERSION = "1.17"
+    fields = ("objects",)
+    child_objects = ("ComputeNode",)
+
+    @remotable_classmethod
+    def get_all_by_uuids(cls, ctxt: RequestContext, uuids: list[str]) -> ComputeNodeList:
+        """Which of the hypervisor's nodes the database knows (``init_host``)."""
+        return cls(ctxt, objects=[n for n in ComputeNode.list_all(ctxt) if n.uuid in uuids])
