@@ -228,11 +228,14 @@ def test_queues_exchanges_and_reply_queues(broker, clouds):
     cloud = clouds(broker.url)
     names = lambda topo: sorted(queue_shape(q) for q in topo.queues)  # noqa: E731
     before = broker.topology()
-    # only the computes called at start-up (ping, service record): two reply queues
+    # only the computes called at start-up (ping, service record): two reply queues;
+    # each compute runs two RPC servers, compute and compute-alt (nova/service.py)
     assert names(before) == sorted([
         "compute", "compute.compute1", "compute.compute2", "compute_fanout_*",
-        "compute_fanout_*", "conductor", "conductor.controller", "conductor_fanout_*",
-        "reply_*", "reply_*", "scheduler", "scheduler.controller", "scheduler_fanout_*"])
+        "compute_fanout_*", "compute-alt", "compute-alt.compute1", "compute-alt.compute2",
+        "compute-alt_fanout_*", "compute-alt_fanout_*", "conductor", "conductor.controller",
+        "conductor_fanout_*", "reply_*", "reply_*", "scheduler", "scheduler.controller",
+        "scheduler_fanout_*"])
     vm = cloud.boot("vm1")
     assert vm.wait(20) == "ACTIVE"
     assert vm.console_log(length=1) == "LAST LINE"  # nova-api's first call()
@@ -240,7 +243,8 @@ def test_queues_exchanges_and_reply_queues(broker, clouds):
     replies = [q for q in topo.queues if q.startswith("reply_")]
     assert len(replies) == 4  # compute1, compute2, conductor (select_destinations), api
     assert {topo.exchanges[e].type for e in ("nova", "conductor_fanout", "scheduler_fanout",
-                                             "compute_fanout")} == {"topic", "fanout"}
+                                             "compute_fanout", "compute-alt_fanout")} == {
+        "topic", "fanout"}
     assert topo.exchanges["nova"].type == "topic"
     assert topo.queues["compute"].consumers == 2
     for name in ("compute.compute1", "conductor", "scheduler", "scheduler.controller"):

@@ -9,12 +9,16 @@ lab really did, read from the trace (hops, message bodies) and the broker's topo
 
 from __future__ import annotations
 
+import threading
+import uuid
+
 from helpers import eventually
 from test_nova import clouds, listen, no_leaked_threads, url  # noqa: F401 (fixtures)
 
 from course import topology
 from course.openstack.nova.context import CELL1, make_context, target_cell
 from course.openstack.nova.objects import Service as ServiceRecord
+from course.openstack.nova.rpcapi import ComputeAPI
 from course.trace import hops as hops_of
 
 
@@ -44,11 +48,125 @@ def queue(url, name):
     return topology.snapshot(url).queues.get(name)
 
 
+def external_event(cloud, vm, name="network-changed"):
+    return cloud.api.server_external_events(
+        [{"name": name, "server_uuid": vm.uuid, "tag": str(uuid.uuid4())}])
+
+
+def casts(cloud, method="external_instance_event"):
+    return [h for h in cloud.trace.hops if h.method == method]
+
+
 def hop_of(cloud, method, **want):
     """The last hop of ``method`` whose attributes have the values in ``want``."""
     found = [h for h in cloud.trace.hops if h.method == method
              and all(getattr(h, k) == v for k, v in want.items())]
     return found[-1] if found else None
+
+
+# --------------------------------------------------------------------- 1. compute-alt
+
+
+def test_each_compute_runs_a_second_rpc_server_on_compute_alt(broker, clouds):
+    # nova/cmd/compute.py: Service.create(topic=RPC_TOPIC, topic_alt=RPC_TOPIC_ALT);
+    # nova/service.py Service.start: a 2nd rpc server on Target(topic_alt, server=host)
+    clouds(broker.url)
+    topo = broker.topology()
+    assert topo.queues["compute-alt"].consumers == 2  # both computes, round-robin
+    for host in ("compute1", "compute2"):
+        assert topo.queues[f"compute-alt.{host}"].consumers == 1
+        assert ("nova", f"compute-alt.{host}", f"compute-alt.{host}") in {
+            (b.exchange, b.queue, b.routing_key) for b in topo.bindings}
+    assert topo.exchanges["compute-alt_fanout"].type == "fanout"
+    fanout = [b.queue for b in topo.bindings if b.exchange == "compute-alt_fanout"]
+    assert len(fanout) == 2 and all(q.startswith("compute-alt_fanout_") for q in fanout)
+
+
+def test_external_events_are_cast_to_compute_alt(url, clouds):
+    # nova/api/openstack/compute/server_external_events.py create; nova/compute/api.py
+    # external_instance_event; nova/compute/rpcapi.py external_instance_event uses
+    # prepare_for_alt_rpcserver; nova/compute/manager.py external_instance_event
+    cloud = clouds(url, computes=("compute1",))
+    vm = cloud.boot("vm1")
+    assert vm.wait(5) == "ACTIVE"
+    answer = cloud.api.server_external_events([
+        {"name": "network-changed", "server_uuid": vm.uuid, "tag": "port-1"},
+        {"name": "network-vif-plugged", "server_uuid": str(uuid.uuid4())}])
+    assert answer["status_code"] == 207
+    assert [(e["status"], e["code"]) for e in answer["events"]] == [
+        ("completed", 200), ("failed", 404)]
+    cast = eventually(lambda: hop_of(cloud, "external_instance_event",
+                                     receiver="nova-compute:compute1"))
+    assert (cast.kind, cast.sender, cast.exchange, cast.routing_key, cast.queue) == (
+        "cast", "nova-api:controller", "nova", "compute-alt.compute1", "compute-alt.compute1")
+    assert cast.body["version"] == "6.0"
+    [event] = cast.body["args"]["events"]
+    assert (event["nova_object.name"], event["nova_object.version"]) == (
+        "InstanceExternalEvent", "1.5")
+    assert event["nova_object.data"]["name"] == "network-changed"
+    # Neutron's request, then the compute refreshing the network info: HTTP both
+    request = [step(h) for h in cloud.trace.for_request(cast.request_id).hops]
+    assert request[0] == ("http", "POST /v2.1/os-server-external-events")
+    assert eventually(lambda: ("http", "GET /v2.0/ports") in [
+        step(h) for h in cloud.trace.for_request(cast.request_id).hops])
+
+
+def test_external_events_fall_back_to_compute_for_an_older_compute(url, clouds):
+    # nova/compute/rpcapi.py prepare_for_alt_rpcserver: compute.<host> unless the client may
+    # send 6.5; the cap is [upgrade_levels] compute, or (auto) the oldest compute's service
+    # version (_determine_version_cap, nova/objects/service.py SERVICE_VERSION_HISTORY)
+    cloud = clouds(url, computes=("compute1",))
+    vm = cloud.boot("vm1")
+    assert vm.wait(5) == "ACTIVE"
+    api = cloud.api
+
+    def route(upgrade_level):
+        """Where nova-api casts an event with that ``[upgrade_levels] compute``."""
+        api.compute_rpcapi = ComputeAPI(api, upgrade_level=upgrade_level)
+        before = len(casts(cloud))
+        assert external_event(cloud, vm)["status_code"] == 200
+        [cast] = eventually(lambda: [h for h in casts(cloud)[before:] if h.receiver])
+        assert cast.receiver == "nova-compute:compute1"
+        return cast.routing_key
+
+    assert route(None) == "compute-alt.compute1"
+    assert route("flamingo") == "compute.compute1"  # pinned to 6.4
+    assert route("auto") == "compute-alt.compute1"  # every compute at 73
+    ctxt = target_cell(make_context(cloud.db, is_admin=True), CELL1)
+    record = ServiceRecord.get_by_host_and_binary(ctxt, "compute1", "nova-compute")
+    record.version = 70  # a Flamingo nova-compute: no compute-alt server
+    record.save()
+    assert route("auto") == "compute.compute1"
+
+
+def test_graceful_stop_finishes_the_build_through_compute_alt(url, clouds):
+    # nova/service.py Service.stop: stop the 'compute' rpc server, let the manager finish
+    # what is in progress (the 'compute-alt' rpc server still serves), then stop that one
+    cloud = clouds(url, computes=("compute1",))
+    compute = cloud.compute("compute1")
+    gate, spawn = threading.Event(), compute.driver.spawn
+
+    def held_spawn(instance):
+        gate.wait(10)
+        spawn(instance)
+
+    compute.driver.spawn = held_spawn
+    vm = cloud.boot("vm1")
+    assert eventually(lambda: ("building", "spawning") in vm.history)
+    stopper = threading.Thread(target=compute.stop)
+    stopper.start()
+    try:
+        assert eventually(lambda: queue(url, "compute.compute1").consumers == 0
+                          and queue(url, "compute-alt.compute1").consumers == 1)
+        assert external_event(cloud, vm)["status_code"] == 200
+        assert eventually(lambda: hop_of(cloud, "external_instance_event",
+                                         receiver="nova-compute:compute1"))
+    finally:
+        gate.set()
+        stopper.join(10)
+    assert not stopper.is_alive()
+    assert vm.wait(5) == "ACTIVE"
+    assert eventually(lambda: queue(url, "compute-alt.compute1").consumers == 0)
 
 
 # --------------------------------------------------------------------- 2. start-up order
@@ -124,6 +242,7 @@ def test_a_new_compute_creates_its_records_before_it_consumes(url, clouds):
         ("call", "ComputeNode.create"),
         ("http", f"PUT /resource_providers/{node_of(cloud, 'compute3')}/inventories")]
     assert sent[5].body["args"]["objinst"]["nova_object.data"]["version"] == 73
+    assert queue(url, "compute-alt.compute3").consumers == 1
 
 
 # --------------------------------------------------------------------- 5. versions

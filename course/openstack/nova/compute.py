@@ -2,9 +2,9 @@
 
 ``nova/compute/manager.py`` (``init_host``, ``pre_start_hook``, ``build_and_run_instance``,
 ``_do_build_and_run_instance``, ``_build_and_run_instance``, ``_build_resources``,
-``_allocate_network``, ``stop_instance``, ``start_instance``, ``terminate_instance``) with
-a fake hypervisor (:mod:`.virt`) and a resource tracker (:mod:`.resource_tracker`).
-nova-compute has no database access
+``_allocate_network``, ``external_instance_event``, ``stop_instance``, ``start_instance``,
+``terminate_instance``) with a fake hypervisor (:mod:`.virt`) and a resource tracker
+(:mod:`.resource_tracker`).  nova-compute has no database access
 (``nova/cmd/compute.py``): every ``instance.save()`` is a conductor call
 ``object_action``, so a boot saves, one call each:
 
@@ -16,8 +16,10 @@ answers, ask it the oldest nova-compute's version, look the service record up, t
 ``init_host`` (which nodes and instances the database puts here, who holds resources
 on this node in Placement, and a fanout ``update_instance_info`` to the schedulers
 when instances run here), create the record, ``pre_start_hook`` (the compute node
-record and its Placement inventory), and only then consume; from then on it reports
-its state every ``report_interval`` (a conductor call too).  A build that fails on the
+record and its Placement inventory), and only then consume: two RPC servers,
+``compute`` and ``compute-alt`` (2026.1: a graceful shutdown stops the first and
+finishes the work in progress through the second); from then on it reports its
+state every ``report_interval`` (a conductor call too).  A build that fails on the
 hypervisor goes back to the conductor (``build_instances`` cast) with the alternate
 hosts.
 
@@ -40,12 +42,13 @@ from . import exception
 from .conf import Timings
 from .context import RequestContext
 from .db import Database, open_database
-from .events import InstanceActionEvent
+from .events import InstanceActionEvent, InstanceExternalEvent
 from .objects import (
     ACTIVE,
     BLOCK_DEVICE_MAPPING,
     BUILDING,
     DELETED,
+    DELETING,
     ERROR,
     NETWORKING,
     NOSTATE,
@@ -63,7 +66,7 @@ from .objects import (
 from .objects import Service as ServiceRecord
 from .placement import Placement, ReportClient
 from .resource_tracker import ResourceTracker
-from .rpcapi import ComputeTaskAPI, ConductorAPI, SchedulerAPI
+from .rpcapi import RPC_TOPIC, RPC_TOPIC_ALT, ComputeTaskAPI, ConductorAPI, SchedulerAPI
 from .service import NovaService
 from .virt import FakeDriver
 
@@ -292,6 +295,33 @@ class ComputeManager:
         self.query_client.update_instance_info(context.elevated(), self.host,
                                                InstanceList(objects=objects))
 
+    # -- events from other services ------------------------------------------------------
+
+    def external_instance_event(self, context: RequestContext, instances: list[Instance],
+                                events: list[InstanceExternalEvent]) -> None:
+        """Neutron's (or Cinder's) events, relayed by nova-api: the info cache is
+        refreshed on ``network-changed``; other events wake whoever waits for them."""
+        for event in events:
+            instance = next(i for i in instances if i.uuid == event.instance_uuid)
+            LOG.debug("Received event %s", event.key)
+            if event.name == "network-changed":
+                LOG.debug("Refreshing instance network info cache due to event %s.",
+                          event.key)
+                self.service.http("neutron", "GET", f"/v2.0/ports?device_id={instance.uuid}",
+                                  request_id=context.request_id)
+            else:
+                self._process_instance_event(instance, event)
+
+    def _process_instance_event(self, instance: Instance, event: InstanceExternalEvent) -> None:
+        """The fake driver waits for no event (a libvirt spawn waits for
+        ``network-vif-plugged``): nobody to wake, as upstream logs it."""
+        if event.name == "network-vif-unplugged" and instance.task_state == DELETING:
+            LOG.debug("Received event %s for instance with task_state %s.", event.key,
+                      instance.task_state)
+            return
+        LOG.warning("Received unexpected event %s for instance with vm_state %s and "
+                    "task_state %s.", event.key, instance.vm_state, instance.task_state)
+
     def _payload(self, instance: Instance, image: dict) -> dict:
         return {"uuid": instance.uuid, "display_name": instance.display_name,
                 "host": instance.host, "state": instance.vm_state,
@@ -357,13 +387,16 @@ class ComputeManager:
 
 
 class ComputeService(NovaService):
-    """nova-compute (``nova/cmd/compute.py``): topic ``compute``, no database.
+    """nova-compute (``nova/cmd/compute.py``): topics ``compute`` and ``compute-alt``, no
+    database.
 
     ``database`` is only used, when given, to reach Placement (same machine).
     """
 
     binary = "nova-compute"
-    topic = "compute"
+    topic = RPC_TOPIC
+    #: ``Service.create(topic_alt=RPC_TOPIC_ALT)``: the second RPC server.
+    topic_alt = RPC_TOPIC_ALT
     service_name = "compute"
     uses_database = False
 
@@ -384,6 +417,12 @@ class ComputeService(NovaService):
     def managers(self) -> list[Any]:
         return [self.manager]
 
+    def targets(self) -> list[rpc.Target]:
+        """``nova/service.py:Service.start``: one RPC server per topic, the same endpoints
+        (so queues ``compute-alt``, ``compute-alt.<host>``, ``compute-alt_fanout_<id>``)."""
+        return [rpc.Target(topic=topic, server=self.host)
+                for topic in (self.topic, self.topic_alt)]
+
     def pre_start(self, ctxt: RequestContext) -> None:
         """``Service.__init__``: wait for a conductor (``ping``)."""
         self.conductor_api.wait_until_ready(ctxt, self.timings.ping_timeout,
@@ -394,6 +433,16 @@ class ComputeService(NovaService):
 
     def pre_start_hook(self, ctxt: RequestContext, service_ref: ServiceRecord) -> None:
         self.manager.pre_start_hook(ctxt, service_ref)
+
+    def stop(self) -> ComputeService:
+        """``nova/service.py:Service.stop``, gracefully: stop consuming ``compute`` and let
+        the work in progress finish, while ``compute-alt`` still serves; then stop that."""
+        for server in self._servers:
+            if server.target.topic == self.topic:
+                server.stop()
+                server.wait()
+        super().stop()
+        return self
 
     def cleanup(self) -> None:
         super().cleanup()

@@ -1,9 +1,11 @@
-"""What happens to an instance, on the record: actions and their events.
+"""What happens to an instance, on the record: actions, their events, external events.
 
 ``nova/objects/instance_action.py``: each request on a server is an action
 (``openstack server event list``) whose steps are events, such as
 ``compute__do_build_and_run_instance`` on the chosen host; nova-compute records them
 through the conductor (``object_class_action_versions``).
+``nova/objects/external_event.py``: what Neutron or Cinder tells Nova over HTTP, which
+nova-api casts to the instance's compute.
 """
 
 from __future__ import annotations
@@ -79,3 +81,14 @@ class InstanceActionEvent(NovaObject):
             return events
 
         cls._change(ctxt, instance_uuid, finish)
+
+
+class InstanceExternalEvent(NovaObject):
+    """What Neutron or Cinder tells Nova over HTTP (``nova/objects/external_event.py``)."""
+
+    VERSION = "1.5"
+    fields = ("instance_uuid", "name", "status", "tag", "data")
+
+    @property
+    def key(self) -> str:
+        return self.name if self.tag is None else f"{self.name}-{self.tag}"
