@@ -245,6 +245,34 @@ def test_a_new_compute_creates_its_records_before_it_consumes(url, clouds):
     assert queue(url, "compute-alt.compute3").consumers == 1
 
 
+# --------------------------------------------------------------------- 3. build_instances
+
+
+def rescheduled(url, clouds):
+    """A cloud whose compute1 failed one spawn: the VM ended ACTIVE on compute2."""
+    cloud = clouds(url)
+    cloud.compute("compute1").driver.fail(1)
+    vm = cloud.boot("vm1")
+    assert vm.wait(5) == "ACTIVE" and vm.host == "compute2"
+    return cloud, vm
+
+
+def test_a_reschedule_carries_no_block_devices(url, clouds):
+    # nova/conductor/rpcapi.py ComputeTaskAPI.build_instances: version 1.19, no
+    # block_device_mapping nor legacy_bdm; nova/conductor/manager.py build_instances
+    # reads BlockDeviceMappingList.get_by_instance_uuid from the cell database
+    cloud, vm = rescheduled(url, clouds)
+    reschedule = hop_of(cloud, "build_instances")
+    assert (reschedule.body["namespace"], reschedule.body["version"]) == ("compute_task",
+                                                                         "1.19")
+    assert not {"block_device_mapping", "legacy_bdm"} & set(reschedule.body["args"])
+    again = hop_of(cloud, "build_and_run_instance", routing_key="compute.compute2")
+    bdms = again.body["args"]["block_device_mapping"]
+    assert bdms["nova_object.name"] == "BlockDeviceMappingList"
+    [bdm] = bdms["nova_object.data"]["objects"]
+    assert bdm["nova_object.data"]["instance_uuid"] == vm.uuid
+
+
 # --------------------------------------------------------------------- 5. versions
 
 

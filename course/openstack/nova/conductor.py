@@ -31,6 +31,7 @@ from .events import InstanceAction
 from .objects import (
     CELL0_UUID,
     ERROR,
+    BlockDeviceMappingList,
     BuildRequest,
     CellMapping,
     HostMapping,
@@ -150,6 +151,8 @@ class ComputeTaskManager:
             populate_retry(filter_props, instance.uuid)
             populate_filter_properties(filter_props, host)
             InstanceAction.action_start(cctxt, instance.uuid, "create", want_result=False)
+            instance_bdms = BlockDeviceMappingList.create_for_instance(
+                cctxt, instance.uuid, build_request.block_device_mappings)
             mapping = InstanceMapping.get_by_instance_uuid(context, instance.uuid)
             mapping.cell_mapping = cell
             mapping.save()
@@ -167,8 +170,8 @@ class ComputeTaskManager:
                 admin_password=admin_password, injected_files=injected_files,
                 requested_networks=requested_networks,
                 security_groups=list(request_spec.security_groups or ["default"]),
-                block_device_mapping=build_request.block_device_mappings,
-                node=host.nodename, limits=host.limits or {}, host_list=host_list)
+                block_device_mapping=instance_bdms, node=host.nodename,
+                limits=host.limits or {}, host_list=host_list)
 
     def _schedule_instances(self, context: RequestContext, request_spec: RequestSpec,
                             instance_uuids: list[str]) -> list[list]:
@@ -187,6 +190,8 @@ class ComputeTaskManager:
             mapping.cell_mapping = cell0
             mapping.save()
             InstanceAction.action_start(cctxt, instance.uuid, "create", want_result=False)
+            BlockDeviceMappingList.create_for_instance(cctxt, instance.uuid,
+                                                       build_request.block_device_mappings)
             self._set_vm_state_and_notify(cctxt, instance, exc)
             try:
                 build_request.destroy()
@@ -246,12 +251,14 @@ class ComputeTaskManager:
                 self._set_vm_state_and_notify(context, instance, exc)
                 continue
             populate_filter_properties(filter_properties, host)
+            # the cast carries no block devices (1.19): read them from the cell database
+            bdms = BlockDeviceMappingList.get_by_instance_uuid(context, instance.uuid)
             self.compute_rpcapi.build_and_run_instance(
                 context, instance=instance, host=host.service_host, image=image,
                 request_spec=request_spec, filter_properties=filter_properties,
                 admin_password=admin_password, injected_files=injected_files,
                 requested_networks=requested_networks, security_groups=security_groups,
-                block_device_mapping=block_device_mapping, node=host.nodename,
+                block_device_mapping=bdms, node=host.nodename,
                 limits=host.limits or {}, host_list=host_list)
 
 

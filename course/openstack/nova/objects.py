@@ -286,6 +286,36 @@ class BlockDeviceMapping(NovaObject):
               "device_name", "volume_size", "delete_on_termination")
     child_objects = ("Instance",)
 
+    def update_or_create(self) -> None:
+        ctxt = self._context
+        key = f"{self.instance_uuid}:{self.boot_index}"
+        store(ctxt).put(ctxt.cell, "block_device_mappings", key, self._values())
+        self.obj_reset_changes()
+
+
+class BlockDeviceMappingList(NovaObject):
+    VERSION = "1.18"
+    fields = ("objects",)
+    child_objects = ("BlockDeviceMapping",)
+
+    @classmethod
+    def create_for_instance(cls, ctxt: RequestContext, instance_uuid: str,
+                            bdms: list[BlockDeviceMapping]) -> BlockDeviceMappingList:
+        """``ComputeTaskManager._create_block_device_mapping``: the API's block devices,
+        copied into the cell database of ``ctxt`` for this instance."""
+        created = [BlockDeviceMapping(ctxt, **{**bdm._values(), "instance_uuid": instance_uuid})
+                   for bdm in bdms or []]
+        for bdm in created:
+            bdm.update_or_create()
+        return cls(ctxt, objects=created)
+
+    @classmethod
+    def get_by_instance_uuid(cls, ctxt: RequestContext,
+                             instance_uuid: str) -> BlockDeviceMappingList:
+        rows = store(ctxt).list(ctxt.cell, "block_device_mappings")
+        return cls(ctxt, objects=[BlockDeviceMapping._from_db(ctxt, v) for v in rows
+                                  if v["instance_uuid"] == instance_uuid])
+
 
 class Service(NovaObject):
     """A service record, as ``openstack compute service list`` shows it

@@ -125,14 +125,17 @@ class ComputeTaskAPI:
     def build_instances(self, ctxt: RequestContext, instances: list, image: dict,
                         filter_properties: dict, admin_password: Any, injected_files: list,
                         requested_networks: Any, security_groups: list,
-                        block_device_mapping: list, legacy_bdm: bool = False,
+                        block_device_mapping: list, legacy_bdm: bool = True,
                         request_spec: Any = None, host_lists: list | None = None) -> None:
+        """At 1.19 the conductor reads the block devices from the cell database: the
+        cast carries neither ``block_device_mapping`` nor ``legacy_bdm`` (only versions
+        before 1.7 did)."""
         self.client.prepare(version="1.19").cast(
             ctxt, "build_instances", instances=instances, image=image,
             filter_properties=filter_properties, admin_password=admin_password,
             injected_files=injected_files, requested_networks=requested_networks,
-            security_groups=security_groups, block_device_mapping=block_device_mapping,
-            legacy_bdm=legacy_bdm, request_spec=request_spec, host_lists=host_lists)
+            security_groups=security_groups, request_spec=request_spec,
+            host_lists=host_lists)
 
 
 class SchedulerAPI:

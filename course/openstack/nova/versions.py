@@ -37,7 +37,6 @@ PAYLOAD_VERSIONS = {"InstanceCreatePayload": "1.13", "InstanceActionPayload": "1
 #: Objects the lab does not model: name -> (VERSION, objects its fields may hold),
 #: from the ``ObjectField`` and ``ListOfObjectsField`` fields of ``nova/objects/*.py``.
 SUBOBJECTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "BlockDeviceMappingList": ("1.18", ("BlockDeviceMapping",)),
     "Destination": ("1.4", ("CellMapping",)),
     "DeviceBus": ("1.0", ()),
     "DeviceMetadata": ("1.0", ("DeviceBus",)),
