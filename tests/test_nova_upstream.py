@@ -314,3 +314,30 @@ def test_versions_of_objects_payloads_and_manifests(url, clouds):
                                       "MigrationContext", "InstanceNUMACell", "KeyPair")} == {
         "InstanceList": "2.6", "Instance": "2.8", "Flavor": "1.2", "ServiceList": "1.19",
         "MigrationContext": "1.2", "InstanceNUMACell": "1.6", "KeyPair": "1.4"}
+
+
+# --------------------------------------------------------------------- 7. a failed spawn
+
+
+def test_a_failed_spawn_reads_its_allocations_then_aborts_its_claim(url, clouds):
+    # nova/compute/manager.py _build_and_run_instance: get_allocations_for_consumer, then
+    # rt.instance_claim around the spawn; nova/compute/claims.py Claim.__exit__ -> abort;
+    # nova/compute/resource_tracker.py abort_instance_claim, _unset_instance_host_and_node
+    cloud, vm = rescheduled(url, clouds)
+    steps = [(step(h), h) for h in sent_by(cloud, "nova-compute:compute1")
+             if h.request_id == vm.request_id]
+    names = [s for s, _h in steps]
+    read = names.index(("http", f"GET /allocations/{vm.uuid}"))
+    assert names[read + 1] == ("call", "Instance.save")
+    assert steps[read + 1][1].body["args"]["objinst"]["nova_object.changes"] == [
+        "host", "launched_on", "node"]  # the claim
+    saves = [h.body["args"]["objinst"] for s, h in steps if s == ("call", "Instance.save")]
+    spawning = next(n for n, b in enumerate(saves)
+                    if b["nova_object.data"]["task_state"] == "spawning")
+    abort = saves[spawning + 1]
+    assert abort["nova_object.changes"] == ["host", "node"]
+    assert (abort["nova_object.data"]["host"], abort["nova_object.data"]["node"]) == (
+        None, None)
+    assert saves[spawning + 2]["nova_object.data"]["task_state"] == "scheduling"
+    assert ("http", f"GET /allocations/{vm.uuid}") in [
+        step(h) for h in sent_by(cloud, "nova-compute:compute2")]

@@ -20,8 +20,8 @@ record and its Placement inventory), and only then consume: two RPC servers,
 ``compute`` and ``compute-alt`` (2026.1: a graceful shutdown stops the first and
 finishes the work in progress through the second); from then on it reports its
 state every ``report_interval`` (a conductor call too).  A build that fails on the
-hypervisor goes back to the conductor (``build_instances`` cast) with the alternate
-hosts.
+hypervisor aborts its claim and goes back to the conductor (``build_instances`` cast)
+with the alternate hosts.
 
 Simplified: the build runs in the RPC worker thread (Nova spawns its own), so
 stopping the service waits for the builds in progress; networking and image download
@@ -192,12 +192,13 @@ class ComputeManager:
             retry = filter_properties.get("retry")
             if not retry:
                 LOG.debug("Retry info not present, will not reschedule")
+                self._cleanup_allocated_networks(context, instance)
+                self._nil_out_instance_obj_host_and_node(instance)
                 self._set_instance_obj_error_state(instance, clean_task_state=True)
                 return "failed"
             retry["exc_reason"] = e.kwargs["reason"]
             self._cleanup_allocated_networks(context, instance)
-            instance.host = None
-            instance.node = None
+            self._nil_out_instance_obj_host_and_node(instance)
             instance.task_state = SCHEDULING
             instance.save()
             # Give the claim back before asking the conductor to claim an alternate.
@@ -213,8 +214,7 @@ class ComputeManager:
         except Exception:
             LOG.exception("Unexpected build failure, not rescheduling build.")
             self._cleanup_allocated_networks(context, instance)
-            instance.host = None
-            instance.node = None
+            self._nil_out_instance_obj_host_and_node(instance)
             self._set_instance_obj_error_state(instance, clean_task_state=True)
             return "failed"
 
@@ -224,20 +224,19 @@ class ComputeManager:
         payload = self._payload(instance, image)
         self.service.notify(context, "instance.create.start", "InstanceCreatePayload",
                             payload, legacy_event_type="compute.instance.create.start")
+        allocs = self.reportclient.get_allocations_for_consumer(context, instance.uuid)
         try:
-            # resource tracker claim (nova/compute/resource_tracker.py): host and node
-            instance.host = self.host
-            instance.node = node or self.host
-            instance.launched_on = self.host
-            instance.save()
-            self._build_resources(context, instance)
-            instance.vm_state = BUILDING
-            instance.task_state = SPAWNING
-            instance.save(expected_task_state=BLOCK_DEVICE_MAPPING)
-            LOG.debug("Start spawning the instance on the hypervisor.")
-            self.service.http("glance", "GET", f"/v2/images/{image['id']}/file",
-                              request_id=context.request_id)
-            self.driver.spawn(instance)
+            # the claim sets host and node; a failure inside aborts it (host, node None)
+            with self.rt.instance_claim(context, instance, node or self.host, allocs,
+                                        limits):
+                self._build_resources(context, instance)
+                instance.vm_state = BUILDING
+                instance.task_state = SPAWNING
+                instance.save(expected_task_state=BLOCK_DEVICE_MAPPING)
+                LOG.debug("Start spawning the instance on the hypervisor.")
+                self.service.http("glance", "GET", f"/v2/images/{image['id']}/file",
+                                  request_id=context.request_id)
+                self.driver.spawn(instance)
         except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
             raise
         except Exception as e:
@@ -275,6 +274,13 @@ class ComputeManager:
         port = uuid.uuid5(uuid.NAMESPACE_URL, instance.uuid)
         self.service.http("neutron", "DELETE", f"/v2.0/ports/{port}",
                           request_id=context.request_id)
+
+    @staticmethod
+    def _nil_out_instance_obj_host_and_node(instance: Instance) -> None:
+        """Not saved: the caller's next save carries it."""
+        instance.host = None
+        instance.node = None
+        instance.launched_on = None
 
     def _set_instance_obj_error_state(self, instance: Instance,
                                       clean_task_state: bool = False) -> None:

@@ -106,6 +106,11 @@ class Placement:
         """``DELETE /allocations/{consumer}``."""
         return self.db.delete(PLACEMENT_DB, "allocations", consumer)
 
+    def consumer_allocations(self, consumer: str) -> dict[str, dict]:
+        """``GET /allocations/{consumer}``: resource provider -> {resources}."""
+        record = self.db.get(PLACEMENT_DB, "allocations", consumer)
+        return dict(record["allocations"]) if record else {}
+
     def provider_allocations(self, rp_uuid: str) -> dict[str, dict]:
         """``GET /resource_providers/{uuid}/allocations``: consumer -> {resources}."""
         return {record["consumer"]: record["allocations"][rp_uuid]
@@ -156,6 +161,13 @@ class ReportClient:
         self._http(ctxt, "DELETE", f"/allocations/{consumer}")
         if self.placement is not None:
             self.placement.delete_allocations(consumer)
+
+    def get_allocations_for_consumer(self, ctxt: RequestContext,
+                                     consumer: str) -> dict[str, dict]:
+        """What the instance holds, by resource provider (the build reads it before its
+        claim, ``ComputeManager._build_and_run_instance``)."""
+        self._http(ctxt, "GET", f"/allocations/{consumer}")
+        return self.placement.consumer_allocations(consumer) if self.placement else {}
 
     def get_allocations_for_resource_provider(self, ctxt: RequestContext,
                                               rp_uuid: str) -> dict[str, dict]:
