@@ -273,6 +273,44 @@ def test_a_reschedule_carries_no_block_devices(url, clouds):
     assert bdm["nova_object.data"]["instance_uuid"] == vm.uuid
 
 
+# --------------------------------------------------------------------- 4. compute_task
+
+
+def test_a_buried_instance_is_notified_by_compute_task(url, clouds):
+    # nova/conductor/manager.py _bury_in_cell0 -> _set_vm_state_and_notify;
+    # nova/scheduler/utils.py set_vm_state_and_notify: rpc.get_notifier('compute_task'),
+    # nova/rpc.py get_notifier: publisher_id '<service>.<host>';
+    # nova/compute/utils.py notify_about_compute_task_error: source nova-conductor
+    cloud = clouds(url, notifications="both")
+    vm = cloud.boot("big", flavor="m1.xlarge")
+    assert vm.wait(5) == "ERROR"
+    legacy, listener, transport = listen(url, "notifications")
+    versioned, vlistener, vtransport = listen(url, "versioned_notifications")
+    try:
+        assert eventually(lambda: ("compute_task.controller", "compute_task.build_instances",
+                                   vm.request_id) in legacy.got)
+        assert eventually(lambda: ("nova-conductor:controller",
+                                   "compute_task.build_instances.error",
+                                   vm.request_id) in versioned.got)
+    finally:
+        for running, used in ((listener, transport), (vlistener, vtransport)):
+            running.stop()
+            used.cleanup()
+    payload = legacy.payloads["compute_task.build_instances"]
+    assert set(payload) == {"request_spec", "instance_properties", "instance_id", "state",
+                            "method", "reason"}
+    assert (payload["instance_id"], payload["state"], payload["method"]) == (
+        vm.uuid, "error", "build_instances")
+    assert "No valid host was found" in payload["reason"]
+    error = versioned.payloads["compute_task.build_instances.error"]
+    assert (error["nova_object.name"], error["nova_object.version"]) == (
+        "ComputeTaskPayload", "1.0")
+    routes = {(h.sender, h.routing_key) for h in vm.hops if h.kind == "notify"
+              and h.sender.startswith("nova-conductor")}
+    assert routes == {("nova-conductor:controller", "notifications.error"),
+                      ("nova-conductor:controller", "versioned_notifications.error")}
+
+
 # --------------------------------------------------------------------- 5. versions
 
 

@@ -192,25 +192,32 @@ class ComputeTaskManager:
             InstanceAction.action_start(cctxt, instance.uuid, "create", want_result=False)
             BlockDeviceMappingList.create_for_instance(cctxt, instance.uuid,
                                                        build_request.block_device_mappings)
-            self._set_vm_state_and_notify(cctxt, instance, exc)
+            self._set_vm_state_and_notify(cctxt, instance, exc, request_spec)
             try:
                 build_request.destroy()
             except exception.BuildRequestNotFound:
                 LOG.debug("Build request already deleted for instance %s", instance.uuid)
 
     def _set_vm_state_and_notify(self, context: RequestContext, instance: Instance,
-                                 exc: Exception) -> None:
-        """``nova/scheduler/utils.py:set_vm_state_and_notify``: ERROR, and say why."""
-        LOG.warning("Failed to compute_task_build_instances: %s", exc)
+                                 exc: Exception, request_spec: Any = None) -> None:
+        """``nova/scheduler/utils.py:set_vm_state_and_notify``: ERROR, and say why, the
+        legacy way from ``compute_task.<host>`` (``rpc.get_notifier('compute_task')``) and
+        the versioned way from ``nova-conductor:<host>``."""
+        method = "build_instances"
+        LOG.warning("Failed to compute_task_%s: %s", method, exc)
         instance.vm_state = ERROR
         instance.task_state = None
         instance.save()
-        self.service.notify(context, "compute_task.build_instances.error",
-                            "ComputeTaskPayload",
+        spec = request_spec.to_legacy_request_spec_dict() if request_spec is not None else {}
+        legacy = {"request_spec": spec, "instance_properties":
+                  spec.get("instance_properties", {}), "instance_id": instance.uuid,
+                  "state": ERROR, "method": method, "reason": repr(exc)}
+        self.service.notify(context, f"compute_task.{method}.error", "ComputeTaskPayload",
                             {"instance_uuid": instance.uuid, "state": ERROR,
                              "reason": {"exception": type(exc).__name__.removesuffix("_Remote"),
                                         "exception_message": str(exc).splitlines()[0]}},
-                            priority="error", legacy_event_type="compute_task.build_instances")
+                            priority="error", legacy_event_type=f"compute_task.{method}",
+                            legacy_payload=legacy, legacy_service="compute_task")
 
     # -- the reschedule ------------------------------------------------------------------
 
@@ -232,7 +239,7 @@ class ComputeTaskManager:
                     f"{instances[0].uuid}."))
         except exception.NoValidHost as exc:
             for instance in instances:
-                self._set_vm_state_and_notify(context, instance, exc)
+                self._set_vm_state_and_notify(context, instance, exc, request_spec)
             return
         for instance, host_list in zip(instances, host_lists, strict=False):
             host, available = host_list.pop(0), False
@@ -248,7 +255,7 @@ class ComputeTaskManager:
                 exc = exception.MaxRetriesExceeded(reason=(
                     "Exhausted all hosts available for retrying build failures for instance "
                     f"{instance.uuid}."))
-                self._set_vm_state_and_notify(context, instance, exc)
+                self._set_vm_state_and_notify(context, instance, exc, request_spec)
                 continue
             populate_filter_properties(filter_properties, host)
             # the cast carries no block devices (1.19): read them from the cell database

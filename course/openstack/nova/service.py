@@ -232,8 +232,13 @@ class NovaService(BaseService):
         return notifiers
 
     def notify(self, ctxt: RequestContext, event_type: str, payload_name: str, payload: dict,
-               priority: str = "info", legacy_event_type: str | None = None) -> None:
-        """Send a versioned and/or legacy notification, as configured; never fail the caller."""
+               priority: str = "info", legacy_event_type: str | None = None,
+               legacy_payload: dict | None = None, legacy_service: str | None = None) -> None:
+        """Send a versioned and/or legacy notification, as configured; never fail the caller.
+
+        The legacy one is published by ``<legacy_service>.<host>`` (``nova/rpc.py
+        get_notifier(service)``; default: this manager's service name).
+        """
         sends = []
         if "versioned" in self._notifiers:
             versioned = {"nova_object.name": payload_name, "nova_object.namespace": "nova",
@@ -241,7 +246,11 @@ class NovaService(BaseService):
                          "nova_object.data": payload}
             sends.append((self._notifiers["versioned"], event_type, versioned))
         if "legacy" in self._notifiers:
-            sends.append((self._notifiers["legacy"], legacy_event_type or event_type, payload))
+            legacy = self._notifiers["legacy"]
+            if legacy_service is not None:
+                legacy = legacy.prepare(publisher_id=f"{legacy_service}.{self.host}")
+            sends.append((legacy, legacy_event_type or event_type,
+                          payload if legacy_payload is None else legacy_payload))
         for notifier, name, body in sends:
             try:
                 getattr(notifier, priority)(ctxt, name, body)
