@@ -9,6 +9,7 @@ lab really did, read from the trace (hops, message bodies) and the broker's topo
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 
@@ -352,6 +353,25 @@ def test_versions_of_objects_payloads_and_manifests(url, clouds):
                                       "MigrationContext", "InstanceNUMACell", "KeyPair")} == {
         "InstanceList": "2.6", "Instance": "2.8", "Flavor": "1.2", "ServiceList": "1.19",
         "MigrationContext": "1.2", "InstanceNUMACell": "1.6", "KeyPair": "1.4"}
+
+
+# --------------------------------------------------------------------- 6. NoValidHost
+
+
+def test_no_valid_host_is_an_expected_exception_of_the_scheduler(url, clouds, caplog):
+    # nova/scheduler/manager.py: @messaging.expected_exceptions(exception.NoValidHost) on
+    # select_destinations; oslo_messaging/rpc/server.py: no error log, no traceback
+    caplog.set_level(logging.DEBUG)
+    cloud = clouds(url)
+    vm = cloud.boot("big", flavor="m1.xlarge")
+    assert vm.wait(5) == "ERROR"
+    reply = next(h for h in vm.hops if h.kind == "reply"
+                 and h.sender == "nova-scheduler:controller")
+    assert '"class": "NoValidHost"' in reply.body["failure"]
+    assert not [r for r in caplog.records if r.getMessage().startswith(
+        "nova-scheduler:controller: exception during message handling")]
+    assert not [r for r in caplog.records
+                if r.exc_info and type(r.exc_info[1]).__name__ == "NoValidHost"]
 
 
 # --------------------------------------------------------------------- 7. a failed spawn
