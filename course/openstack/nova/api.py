@@ -8,7 +8,9 @@
 yet) in the API database, **casts** ``schedule_and_build_instances`` to the conductor
 and answers 202 at once: the instance does not exist in any cell yet.  Stop, start
 and delete save the task_state in the cell database and **cast** to
-``compute.<host>``.
+``compute.<host>``.  ``POST /os-server-external-events`` (Neutron's
+``network-vif-plugged``...) **casts** ``external_instance_event`` to
+``compute-alt.<host>`` (``nova/api/openstack/compute/server_external_events.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ...i18n import _
 from . import exception
 from .conf import FLAVORS, IMAGES
 from .context import CELL1, RequestContext, make_context, target_cell
+from .events import InstanceAction, InstanceExternalEvent
 from .objects import (
     ACTIVE,
     BUILDING,
@@ -36,7 +39,6 @@ from .objects import (
     BlockDeviceMapping,
     BuildRequest,
     Instance,
-    InstanceAction,
     InstanceMapping,
     RequestSpec,
 )
@@ -52,6 +54,8 @@ STATUS = {BUILDING: "BUILD", ACTIVE: "ACTIVE", STOPPED: "SHUTOFF", ERROR: "ERROR
           DELETED: "DELETED"}
 #: Who sends the REST requests, in the trace.
 CLIENT = "openstack"
+#: ``server_external_events.py``: events refused without a tag.
+TAG_REQUIRED = ("volume-extended", "power-update", "accelerator-request-bound")
 
 
 def api_status(vm_state: str | None, task_state: str | None) -> str:
@@ -74,11 +78,12 @@ class APIService(NovaService):
         self.compute_rpcapi = ComputeAPI(self)
         self.reportclient = ReportClient(self, Placement(self.db))
 
-    def _request(self, method: str, path: str, request_id: str | None = None) -> RequestContext:
+    def _request(self, method: str, path: str, request_id: str | None = None,
+                 caller: str = CLIENT) -> RequestContext:
         """A REST request arrives: a new context (and request id), traced as HTTP."""
         ctxt = make_context(self.db, request_id=request_id)
         if self.trace is not None:
-            self.trace.record("http", "http", CLIENT, method=f"{method} {path}",
+            self.trace.record("http", "http", caller, method=f"{method} {path}",
                               peer=self.name, request_id=ctxt.request_id)
         return ctxt
 
@@ -248,6 +253,57 @@ class APIService(NovaService):
         instance.destroy()
         self.reportclient.delete_allocation_for_instance(ctxt, instance_uuid)
         return ctxt.request_id
+
+    # -- os-server-external-events --------------------------------------------------------
+
+    def server_external_events(self, events: list[dict], caller: str = "neutron") -> dict:
+        """``POST /v2.1/os-server-external-events``, as Neutron sends it: each event is
+        accepted (200) if its server has a host, else refused (404 unknown server, 400
+        tag missing, 422 no host, and the answer is 207); the accepted ones are cast to
+        their hosts."""
+        ctxt = self._request("POST", "/v2.1/os-server-external-events", caller=caller)
+        answers, accepted, instances, code = [], [], {}, 200
+        for body in events:
+            answer = dict(body)
+            event = InstanceExternalEvent(ctxt, instance_uuid=body["server_uuid"],
+                                          name=body["name"],
+                                          status=body.get("status", "completed"),
+                                          tag=body.get("tag"), data={})
+            try:
+                instance = self.get_instance(ctxt, event.instance_uuid)
+            except exception.InstanceMappingNotFound:
+                instance = None
+            if instance is None:
+                answer.update(status="failed", code=404)
+            elif event.name in TAG_REQUIRED and event.tag is None:
+                answer.update(status="failed", code=400)
+            elif instance.host:
+                LOG.info("Creating event %s:%s for instance %s on %s", event.name, event.tag,
+                         event.instance_uuid, instance.host)
+                accepted.append(event)
+                instances[instance.uuid] = instance
+                answer.update(status="completed", code=200)
+            else:
+                answer.update(status="failed", code=422)
+            code = code if answer["code"] == 200 else 207
+            answers.append(answer)
+        if accepted:
+            self.external_instance_event(list(instances.values()), accepted)
+        return {"events": answers, "status_code": code}
+
+    def external_instance_event(self, instances: list[Instance],
+                                events: list[InstanceExternalEvent]) -> None:
+        """``nova/compute/api.py:external_instance_event``: one cast per host, with that
+        host's instances and events, in the instances' cell."""
+        by_host: dict[str, tuple[list, list]] = {}
+        for instance in instances:
+            by_host.setdefault(instance.host, ([], []))[0].append(instance)
+        for event in events:
+            host = next(i.host for i in instances if i.uuid == event.instance_uuid)
+            by_host[host][1].append(event)
+        for host, (host_instances, host_events) in by_host.items():
+            self.compute_rpcapi.external_instance_event(
+                host_instances[0]._context, host_instances, host_events, host=host)
 
     # -- os-services ---------------------------------------------------------------------
 

@@ -1,118 +1,76 @@
 """nova-compute: builds the VM on its hypervisor, saving every step through the conductor.
 
-``nova/compute/manager.py`` (``build_and_run_instance``, ``_do_build_and_run_instance``,
-``_build_and_run_instance``, ``_build_resources``, ``_allocate_network``,
-``stop_instance``, ``start_instance``, ``terminate_instance``) with a fake hypervisor
-(``nova/virt/fake.py``).  nova-compute has no database access
+``nova/compute/manager.py`` (``init_host``, ``pre_start_hook``, ``build_and_run_instance``,
+``_do_build_and_run_instance``, ``_build_and_run_instance``, ``_build_resources``,
+``_allocate_network``, ``external_instance_event``, ``stop_instance``, ``start_instance``,
+``terminate_instance``) with a fake hypervisor (:mod:`.virt`) and a resource tracker
+(:mod:`.resource_tracker`).  nova-compute has no database access
 (``nova/cmd/compute.py``): every ``instance.save()`` is a conductor call
 ``object_action``, so a boot saves, one call each:
 
-    (building, None) -> (building, networking) -> (building, block_device_mapping)
-    -> (building, spawning) -> (active, None)
+    (building, None) -> claim: host and node -> (building, networking)
+    -> (building, block_device_mapping) -> (building, spawning) -> (active, None)
 
-At start-up it pings the conductor until one answers, then gets or creates its
-service record and compute node through the conductor, and reports its service
+Start-up (``nova/service.py``, see :mod:`.service`): ping the conductor until one
+answers, ask it the oldest nova-compute's version, look the service record up, then
+``init_host`` (which nodes and instances the database puts here, who holds resources
+on this node in Placement, and a fanout ``update_instance_info`` to the schedulers
+when instances run here), create the record, ``pre_start_hook`` (the compute node
+record and its Placement inventory), and only then consume: two RPC servers,
+``compute`` and ``compute-alt`` (2026.1: a graceful shutdown stops the first and
+finishes the work in progress through the second); from then on it reports its
 state every ``report_interval`` (a conductor call too).  A build that fails on the
-hypervisor is sent back to the conductor (``build_instances`` cast) with the
-alternate hosts.
+hypervisor aborts its claim and goes back to the conductor (``build_instances`` cast)
+with the alternate hosts.
 
 Simplified: the build runs in the RPC worker thread (Nova spawns its own), so
-stopping the service waits for the builds in progress; the resource tracker's
-claim is the one ``instance.save()`` that sets host and node; networking and image
-download are traced HTTP requests only.
+stopping the service waits for the builds in progress; networking and image download
+are traced HTTP requests only; no evacuation, no migration.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import traceback
 import uuid
 from typing import Any
 
 from ... import rpc
-from ...i18n import _
 from ...trace import Trace
 from . import exception
-from .conf import ALLOCATION_RATIOS, DEFAULT_RESOURCES, Timings
+from .conf import Timings
 from .context import RequestContext
 from .db import Database, open_database
+from .events import InstanceActionEvent, InstanceExternalEvent
 from .objects import (
     ACTIVE,
     BLOCK_DEVICE_MAPPING,
     BUILDING,
     DELETED,
+    DELETING,
     ERROR,
     NETWORKING,
     NOSTATE,
     POWERING_OFF,
     POWERING_ON,
-    RUNNING,
     SCHEDULING,
     SHUTDOWN,
     SPAWNING,
     STOPPED,
-    ComputeNode,
+    ComputeNodeList,
     Instance,
-    InstanceActionEvent,
     InstanceList,
     utcnow,
 )
+from .objects import Service as ServiceRecord
 from .placement import Placement, ReportClient
-from .rpcapi import ComputeTaskAPI, ConductorAPI, SchedulerAPI
+from .resource_tracker import ResourceTracker
+from .rpcapi import RPC_TOPIC, RPC_TOPIC_ALT, ComputeTaskAPI, ConductorAPI, SchedulerAPI
 from .service import NovaService
+from .virt import FakeDriver
 
 LOG = logging.getLogger(__name__)
-
-
-class FakeHypervisorError(exception.NovaException):
-    msg_fmt = "%(reason)s"
-
-
-class FakeDriver:
-    """A hypervisor that only waits ``build_time``; failures can be injected per host."""
-
-    def __init__(self, host: str, build_time: float, resources: dict | None = None) -> None:
-        self.host = host
-        self.build_time = build_time
-        self.resources = {**DEFAULT_RESOURCES, **(resources or {})}
-        self.power: dict[str, int] = {}
-        self._failures = 0
-        self._lock = threading.Lock()
-
-    def fail(self, times: int = 1) -> None:
-        """Make the next ``times`` spawns fail (-1: all of them; 0: none)."""
-        with self._lock:
-            self._failures = times
-
-    def spawn(self, instance: Instance) -> None:
-        with self._lock:
-            failing = self._failures != 0
-            if self._failures > 0:
-                self._failures -= 1
-        if failing:
-            raise FakeHypervisorError(reason=_(
-                "The hypervisor of {host} failed to spawn the instance (injected failure).",
-                host=self.host))
-        if self.build_time > 0:
-            time.sleep(self.build_time)
-        self.power[instance.uuid] = RUNNING
-
-    def power_off(self, instance: Instance) -> None:
-        self.power[instance.uuid] = SHUTDOWN
-
-    def power_on(self, instance: Instance) -> None:
-        self.power[instance.uuid] = RUNNING
-
-    def destroy(self, instance: Instance) -> None:
-        self.power.pop(instance.uuid, None)
-
-    def get_console_output(self, instance: Instance) -> str:
-        return "FAKE CONSOLE OUTPUT\nANOTHER\nLAST LINE"  # nova/virt/fake.py
-
-    def get_power_state(self, instance: Instance) -> int:
-        return self.power.get(instance.uuid, NOSTATE)
 
 
 class ComputeManager:
@@ -127,6 +85,55 @@ class ComputeManager:
         self.compute_task_api = ComputeTaskAPI(service)
         self.query_client = SchedulerAPI(service)
         self.reportclient = service.reportclient
+        self.rt = ResourceTracker(self.host, self.driver, self.reportclient)
+
+    # -- start-up ------------------------------------------------------------------------
+
+    def init_host(self, context: RequestContext, service_ref: ServiceRecord | None) -> None:
+        """What the database says is here, before the service record is even created."""
+        nodes_by_uuid = self._get_nodes(context)
+        instances = InstanceList.get_by_host(context, self.host).objects or []
+        LOG.debug("Loaded %d instances for host", len(instances))
+        try:
+            self._error_out_instances_whose_build_was_interrupted(
+                context, {instance.uuid for instance in instances}, list(nodes_by_uuid))
+        finally:
+            if instances:
+                # Nothing to send on a first start: the host may not even be mapped yet.
+                self._update_scheduler_instance_info(context, instances)
+
+    def _get_nodes(self, context: RequestContext) -> dict[str, Any]:
+        node_ids = self.driver.get_nodenames_by_uuid()
+        nodes = ComputeNodeList.get_all_by_uuids(context, list(node_ids)).objects or []
+        if not nodes:  # a warning upstream; every lab starts its computes afresh
+            LOG.info("Compute nodes %s for host %s were not found in the database. If "
+                     "this is the first time this service is starting on this host, then "
+                     "you can ignore this warning.", list(node_ids), self.host)
+        return {node.uuid: node for node in nodes}
+
+    def _error_out_instances_whose_build_was_interrupted(
+            self, context: RequestContext, handled: set[str], node_uuids: list[str]) -> None:
+        """Instances holding resources on this node in Placement, still BUILDING and not
+        on this host: their build stopped with this service (or its message waits in a
+        queue); put them in ERROR rather than BUILD for ever."""
+        LOG.info("Looking for unclaimed instances stuck in BUILDING status for nodes "
+                 "managed by this host")
+        for node_uuid in node_uuids:
+            allocations = self.reportclient.get_allocations_for_resource_provider(
+                context, node_uuid)
+            not_handled = set(allocations) - handled
+            if not not_handled:
+                continue
+            stuck = InstanceList.get_by_filters(
+                context, {"vm_state": BUILDING, "uuid": sorted(not_handled)}).objects or []
+            for instance in stuck:
+                LOG.debug("Instance spawn was interrupted before instance_claim, setting "
+                          "instance to ERROR state")
+                self._set_instance_obj_error_state(instance, clean_task_state=True)
+
+    def pre_start_hook(self, context: RequestContext, service_ref: ServiceRecord) -> None:
+        """The service record exists, no queue is consumed yet: report the resources."""
+        self.rt.update_available_resource(context)
 
     # -- boot ----------------------------------------------------------------------------
 
@@ -185,12 +192,13 @@ class ComputeManager:
             retry = filter_properties.get("retry")
             if not retry:
                 LOG.debug("Retry info not present, will not reschedule")
-                self._set_instance_obj_error_state(instance)
+                self._cleanup_allocated_networks(context, instance)
+                self._nil_out_instance_obj_host_and_node(instance)
+                self._set_instance_obj_error_state(instance, clean_task_state=True)
                 return "failed"
             retry["exc_reason"] = e.kwargs["reason"]
             self._cleanup_allocated_networks(context, instance)
-            instance.host = None
-            instance.node = None
+            self._nil_out_instance_obj_host_and_node(instance)
             instance.task_state = SCHEDULING
             instance.save()
             # Give the claim back before asking the conductor to claim an alternate.
@@ -206,9 +214,8 @@ class ComputeManager:
         except Exception:
             LOG.exception("Unexpected build failure, not rescheduling build.")
             self._cleanup_allocated_networks(context, instance)
-            instance.host = None
-            instance.node = None
-            self._set_instance_obj_error_state(instance)
+            self._nil_out_instance_obj_host_and_node(instance)
+            self._set_instance_obj_error_state(instance, clean_task_state=True)
             return "failed"
 
     def _build_and_run_instance(self, context: RequestContext, instance: Instance, image: dict,
@@ -217,20 +224,19 @@ class ComputeManager:
         payload = self._payload(instance, image)
         self.service.notify(context, "instance.create.start", "InstanceCreatePayload",
                             payload, legacy_event_type="compute.instance.create.start")
+        allocs = self.reportclient.get_allocations_for_consumer(context, instance.uuid)
         try:
-            # resource tracker claim (nova/compute/resource_tracker.py): host and node
-            instance.host = self.host
-            instance.node = node or self.host
-            instance.launched_on = self.host
-            instance.save()
-            self._build_resources(context, instance)
-            instance.vm_state = BUILDING
-            instance.task_state = SPAWNING
-            instance.save(expected_task_state=BLOCK_DEVICE_MAPPING)
-            LOG.debug("Start spawning the instance on the hypervisor.")
-            self.service.http("glance", "GET", f"/v2/images/{image['id']}/file",
-                              request_id=context.request_id)
-            self.driver.spawn(instance)
+            # the claim sets host and node; a failure inside aborts it (host, node None)
+            with self.rt.instance_claim(context, instance, node or self.host, allocs,
+                                        limits):
+                self._build_resources(context, instance)
+                instance.vm_state = BUILDING
+                instance.task_state = SPAWNING
+                instance.save(expected_task_state=BLOCK_DEVICE_MAPPING)
+                LOG.debug("Start spawning the instance on the hypervisor.")
+                self.service.http("glance", "GET", f"/v2/images/{image['id']}/file",
+                                  request_id=context.request_id)
+                self.driver.spawn(instance)
         except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
             raise
         except Exception as e:
@@ -269,20 +275,58 @@ class ComputeManager:
         self.service.http("neutron", "DELETE", f"/v2.0/ports/{port}",
                           request_id=context.request_id)
 
-    def _set_instance_obj_error_state(self, instance: Instance) -> None:
+    @staticmethod
+    def _nil_out_instance_obj_host_and_node(instance: Instance) -> None:
+        """Not saved: the caller's next save carries it."""
+        instance.host = None
+        instance.node = None
+        instance.launched_on = None
+
+    def _set_instance_obj_error_state(self, instance: Instance,
+                                      clean_task_state: bool = False) -> None:
         try:
             instance.vm_state = ERROR
-            instance.task_state = None
+            if clean_task_state:
+                instance.task_state = None
             instance.save()
         except exception.InstanceNotFound:
             LOG.debug("Instance has been destroyed from under us while trying to set it to "
                       "ERROR")
 
     def _update_scheduler_instance_info(self, context: RequestContext,
-                                        instance: Instance) -> None:
-        """Tell every scheduler (fanout) what now runs here (``track_instance_changes``)."""
+                                        instances: Instance | list[Instance]) -> None:
+        """Tell every scheduler (fanout) what now runs here (``track_instance_changes``):
+        one instance after a build, all of them from ``init_host``."""
+        objects = [instances] if isinstance(instances, Instance) else list(instances)
         self.query_client.update_instance_info(context.elevated(), self.host,
-                                               InstanceList(objects=[instance]))
+                                               InstanceList(objects=objects))
+
+    # -- events from other services ------------------------------------------------------
+
+    def external_instance_event(self, context: RequestContext, instances: list[Instance],
+                                events: list[InstanceExternalEvent]) -> None:
+        """Neutron's (or Cinder's) events, relayed by nova-api: the info cache is
+        refreshed on ``network-changed``; other events wake whoever waits for them."""
+        for event in events:
+            instance = next(i for i in instances if i.uuid == event.instance_uuid)
+            LOG.debug("Received event %s", event.key)
+            if event.name == "network-changed":
+                LOG.debug("Refreshing instance network info cache due to event %s.",
+                          event.key)
+                self.service.http("neutron", "GET", f"/v2.0/ports?device_id={instance.uuid}",
+                                  request_id=context.request_id)
+            else:
+                self._process_instance_event(instance, event)
+
+    def _process_instance_event(self, instance: Instance, event: InstanceExternalEvent) -> None:
+        """The fake driver waits for no event (a libvirt spawn waits for
+        ``network-vif-plugged``): nobody to wake, as upstream logs it."""
+        if event.name == "network-vif-unplugged" and instance.task_state == DELETING:
+            LOG.debug("Received event %s for instance with task_state %s.", event.key,
+                      instance.task_state)
+            return
+        LOG.warning("Received unexpected event %s for instance with vm_state %s and "
+                    "task_state %s.", event.key, instance.vm_state, instance.task_state)
 
     def _payload(self, instance: Instance, image: dict) -> dict:
         return {"uuid": instance.uuid, "display_name": instance.display_name,
@@ -349,13 +393,16 @@ class ComputeManager:
 
 
 class ComputeService(NovaService):
-    """nova-compute (``nova/cmd/compute.py``): topic ``compute``, no database.
+    """nova-compute (``nova/cmd/compute.py``): topics ``compute`` and ``compute-alt``, no
+    database.
 
     ``database`` is only used, when given, to reach Placement (same machine).
     """
 
     binary = "nova-compute"
-    topic = "compute"
+    topic = RPC_TOPIC
+    #: ``Service.create(topic_alt=RPC_TOPIC_ALT)``: the second RPC server.
+    topic_alt = RPC_TOPIC_ALT
     service_name = "compute"
     uses_database = False
 
@@ -371,41 +418,37 @@ class ComputeService(NovaService):
         self._own_placement_db = not isinstance(database, Database)
         self.reportclient = ReportClient(
             self, Placement(self._placement_db) if self._placement_db else None)
-        self.manager: ComputeManager | None = None
+        self.manager = ComputeManager(self)
 
     def managers(self) -> list[Any]:
-        self.manager = ComputeManager(self)
         return [self.manager]
 
-    def pre_start(self, ctxt: RequestContext) -> None:
-        """Wait for a conductor (``ping``), then report the compute node."""
-        if not self.conductor_api.wait_until_ready(ctxt, self.timings.ping_timeout,
-                                                   self.timings.ping_attempts, self._abort):
-            return
-        self.update_available_resource(ctxt)
+    def targets(self) -> list[rpc.Target]:
+        """``nova/service.py:Service.start``: one RPC server per topic, the same endpoints
+        (so queues ``compute-alt``, ``compute-alt.<host>``, ``compute-alt_fanout_<id>``)."""
+        return [rpc.Target(topic=topic, server=self.host)
+                for topic in (self.topic, self.topic_alt)]
 
-    def update_available_resource(self, ctxt: RequestContext) -> ComputeNode:
-        """The resource tracker's compute node record (via the conductor) and Placement
-        inventory (HTTP)."""
-        res = self.driver.resources
-        node_uuid = str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{self.host}.compute-node"))
-        values = dict(uuid=node_uuid, host=self.host, hypervisor_hostname=self.host,
-                      hypervisor_type="fake", vcpus=res["vcpus"], memory_mb=res["memory_mb"],
-                      local_gb=res["local_gb"], cpu_allocation_ratio=ALLOCATION_RATIOS["VCPU"],
-                      ram_allocation_ratio=ALLOCATION_RATIOS["MEMORY_MB"],
-                      disk_allocation_ratio=ALLOCATION_RATIOS["DISK_GB"])
-        try:
-            node = ComputeNode.get_by_host_and_nodename(ctxt, self.host, self.host)
-            for name, value in values.items():
-                if getattr(node, name) != value:
-                    setattr(node, name, value)
-            if node.obj_what_changed():
-                node.save()
-        except exception.ComputeHostNotFound:
-            node = ComputeNode(ctxt, **values)
-            node.create()
-        self.reportclient.set_inventory_for_provider(ctxt, node_uuid)
-        return node
+    def pre_start(self, ctxt: RequestContext) -> None:
+        """``Service.__init__``: wait for a conductor (``ping``)."""
+        self.conductor_api.wait_until_ready(ctxt, self.timings.ping_timeout,
+                                            self.timings.ping_attempts, self._abort)
+
+    def init_host(self, ctxt: RequestContext, service_ref: ServiceRecord | None) -> None:
+        self.manager.init_host(ctxt, service_ref)
+
+    def pre_start_hook(self, ctxt: RequestContext, service_ref: ServiceRecord) -> None:
+        self.manager.pre_start_hook(ctxt, service_ref)
+
+    def stop(self) -> ComputeService:
+        """``nova/service.py:Service.stop``, gracefully: stop consuming ``compute`` and let
+        the work in progress finish, while ``compute-alt`` still serves; then stop that."""
+        for server in self._servers:
+            if server.target.topic == self.topic:
+                server.stop()
+                server.wait()
+        super().stop()
+        return self
 
     def cleanup(self) -> None:
         super().cleanup()

@@ -24,19 +24,19 @@ from typing import Any
 
 from ... import rpc
 from . import exception
+from .base import REGISTRY, NovaObject
 from .conf import MAX_ATTEMPTS
 from .context import RequestContext, target_cell
+from .events import InstanceAction
 from .objects import (
     CELL0_UUID,
     ERROR,
-    REGISTRY,
+    BlockDeviceMappingList,
     BuildRequest,
     CellMapping,
     HostMapping,
     Instance,
-    InstanceAction,
     InstanceMapping,
-    NovaObject,
     RequestSpec,
 )
 from .placement import Placement, ReportClient
@@ -151,6 +151,8 @@ class ComputeTaskManager:
             populate_retry(filter_props, instance.uuid)
             populate_filter_properties(filter_props, host)
             InstanceAction.action_start(cctxt, instance.uuid, "create", want_result=False)
+            instance_bdms = BlockDeviceMappingList.create_for_instance(
+                cctxt, instance.uuid, build_request.block_device_mappings)
             mapping = InstanceMapping.get_by_instance_uuid(context, instance.uuid)
             mapping.cell_mapping = cell
             mapping.save()
@@ -168,8 +170,8 @@ class ComputeTaskManager:
                 admin_password=admin_password, injected_files=injected_files,
                 requested_networks=requested_networks,
                 security_groups=list(request_spec.security_groups or ["default"]),
-                block_device_mapping=build_request.block_device_mappings,
-                node=host.nodename, limits=host.limits or {}, host_list=host_list)
+                block_device_mapping=instance_bdms, node=host.nodename,
+                limits=host.limits or {}, host_list=host_list)
 
     def _schedule_instances(self, context: RequestContext, request_spec: RequestSpec,
                             instance_uuids: list[str]) -> list[list]:
@@ -188,25 +190,34 @@ class ComputeTaskManager:
             mapping.cell_mapping = cell0
             mapping.save()
             InstanceAction.action_start(cctxt, instance.uuid, "create", want_result=False)
-            self._set_vm_state_and_notify(cctxt, instance, exc)
+            BlockDeviceMappingList.create_for_instance(cctxt, instance.uuid,
+                                                       build_request.block_device_mappings)
+            self._set_vm_state_and_notify(cctxt, instance, exc, request_spec)
             try:
                 build_request.destroy()
             except exception.BuildRequestNotFound:
                 LOG.debug("Build request already deleted for instance %s", instance.uuid)
 
     def _set_vm_state_and_notify(self, context: RequestContext, instance: Instance,
-                                 exc: Exception) -> None:
-        """``nova/scheduler/utils.py:set_vm_state_and_notify``: ERROR, and say why."""
-        LOG.warning("Failed to compute_task_build_instances: %s", exc)
+                                 exc: Exception, request_spec: Any = None) -> None:
+        """``nova/scheduler/utils.py:set_vm_state_and_notify``: ERROR, and say why, the
+        legacy way from ``compute_task.<host>`` (``rpc.get_notifier('compute_task')``) and
+        the versioned way from ``nova-conductor:<host>``."""
+        method = "build_instances"
+        LOG.warning("Failed to compute_task_%s: %s", method, exc)
         instance.vm_state = ERROR
         instance.task_state = None
         instance.save()
-        self.service.notify(context, "compute_task.build_instances.error",
-                            "ComputeTaskPayload",
+        spec = request_spec.to_legacy_request_spec_dict() if request_spec is not None else {}
+        legacy = {"request_spec": spec, "instance_properties":
+                  spec.get("instance_properties", {}), "instance_id": instance.uuid,
+                  "state": ERROR, "method": method, "reason": repr(exc)}
+        self.service.notify(context, f"compute_task.{method}.error", "ComputeTaskPayload",
                             {"instance_uuid": instance.uuid, "state": ERROR,
                              "reason": {"exception": type(exc).__name__.removesuffix("_Remote"),
                                         "exception_message": str(exc).splitlines()[0]}},
-                            priority="error", legacy_event_type="compute_task.build_instances")
+                            priority="error", legacy_event_type=f"compute_task.{method}",
+                            legacy_payload=legacy, legacy_service="compute_task")
 
     # -- the reschedule ------------------------------------------------------------------
 
@@ -228,7 +239,7 @@ class ComputeTaskManager:
                     f"{instances[0].uuid}."))
         except exception.NoValidHost as exc:
             for instance in instances:
-                self._set_vm_state_and_notify(context, instance, exc)
+                self._set_vm_state_and_notify(context, instance, exc, request_spec)
             return
         for instance, host_list in zip(instances, host_lists, strict=False):
             host, available = host_list.pop(0), False
@@ -244,15 +255,17 @@ class ComputeTaskManager:
                 exc = exception.MaxRetriesExceeded(reason=(
                     "Exhausted all hosts available for retrying build failures for instance "
                     f"{instance.uuid}."))
-                self._set_vm_state_and_notify(context, instance, exc)
+                self._set_vm_state_and_notify(context, instance, exc, request_spec)
                 continue
             populate_filter_properties(filter_properties, host)
+            # the cast carries no block devices (1.19): read them from the cell database
+            bdms = BlockDeviceMappingList.get_by_instance_uuid(context, instance.uuid)
             self.compute_rpcapi.build_and_run_instance(
                 context, instance=instance, host=host.service_host, image=image,
                 request_spec=request_spec, filter_properties=filter_properties,
                 admin_password=admin_password, injected_files=injected_files,
                 requested_networks=requested_networks, security_groups=security_groups,
-                block_device_mapping=block_device_mapping, node=host.nodename,
+                block_device_mapping=bdms, node=host.nodename,
                 limits=host.limits or {}, host_list=host_list)
 
 

@@ -94,5 +94,13 @@ class ImageNotFound(NotFound):
     msg_fmt = "Image %(image_id)s could not be found."
 
 
+class TooOldComputeService(NovaException):
+    msg_fmt = ("Current Nova version does not support computes older than "
+               "%(oldest_supported_version)s but the minimum compute service "
+               "level in your %(scope)s is %(min_service_level)d and the "
+               "oldest supported service level is "
+               "%(oldest_supported_service)d.")
+
+
 class ObjectActionError(NovaException):
     msg_fmt = "Object action %(action)s failed because: %(reason)s"

@@ -1,34 +1,24 @@
-"""Nova's versioned objects, small: fields, changes, remotable methods, the serializer.
+"""Nova's objects, small: the few fields and methods a boot needs (``nova/objects/*.py``).
 
-``nova/objects/*.py`` on oslo.versionedobjects.  What matters for messaging:
-
-* an object travels as ``{"nova_object.name", "nova_object.namespace",
-  "nova_object.version", "nova_object.data", "nova_object.changes"}``
-  (``obj_to_primitive``), through :class:`NovaObjectSerializer`, the serializer Nova
-  gives every RPC client and server (``nova/objects/base.py``);
-* a method marked :func:`remotable` (``instance.save()``) runs against the database
-  where there is one, and becomes a conductor **call** ``object_action`` where there
-  is none (nova-compute: ``nova/cmd/compute.py`` sets ``indirection_api``); a
-  :func:`remotable_classmethod` becomes ``object_class_action_versions``.  The conductor
-  sends back what changed, which the caller copies into its object
-  (``oslo_versionedobjects/base.py:remotable``).
-
-Where an object goes is read from its context's ``backend``: a
-:class:`~course.openstack.nova.db.Database`, or the conductor API (``is_indirection``).
+Each class keeps upstream's name and ``VERSION``, and names in ``child_objects`` the
+objects upstream's fields may hold, for the ``object_versions`` manifest; the
+machinery (remotable methods, the serializer) is in :mod:`.base`.  API-database
+objects first (``nova_api``), then the cell-database ones.
 """
 
 from __future__ import annotations
 
 import copy
-import functools
 import time
-from typing import Any, ClassVar
+from typing import Any
 
 from . import exception
+from .base import NovaObject, remotable, remotable_classmethod, store, utcnow
 from .context import CELL0, CELL1, RequestContext
 from .db import API_DB
+from .events import InstanceAction as InstanceAction  # cloud.py reads it from here
+from .versions import SERVICE_VERSION
 
-NAMESPACE = "nova"
 #: ``objects.CellMapping.CELL0_UUID``
 CELL0_UUID = "00000000-0000-0000-0000-000000000000"
 
@@ -41,176 +31,6 @@ POWERING_OFF, POWERING_ON, DELETING = "powering-off", "powering-on", "deleting"
 #: power_state (``nova/compute/power_state.py``)
 NOSTATE, RUNNING, SHUTDOWN = 0, 1, 4
 
-REGISTRY: dict[str, type[NovaObject]] = {}
-
-
-def utcnow() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def _field(name: str) -> property:
-    def get(self: NovaObject) -> Any:
-        return self._data.get(name)
-
-    def set_(self: NovaObject, value: Any) -> None:
-        self._data[name] = value
-        self._changed.add(name)
-
-    return property(get, set_)
-
-
-def _db(ctxt: RequestContext) -> Any:
-    return ctxt.backend
-
-
-def remotable(fn: Any) -> Any:
-    """Run here with a database; else ask the conductor (``object_action``)."""
-
-    @functools.wraps(fn)
-    def wrapper(self: NovaObject, *args: Any, **kwargs: Any) -> Any:
-        api = self._context.backend
-        if not getattr(api, "is_indirection", False):
-            return fn(self, *args, **kwargs)
-        updates, result = api.object_action(self._context, self, fn.__name__, list(args),
-                                            kwargs)
-        for name, value in updates.items():
-            if name in self.fields:
-                self._data[name] = value
-        self._changed = set(updates.get("obj_what_changed", []))
-        return result
-
-    return wrapper
-
-
-def remotable_classmethod(fn: Any) -> Any:
-    """A class method that runs here with a database; else ``object_class_action_versions``."""
-
-    @functools.wraps(fn)
-    def wrapper(cls: type[NovaObject], ctxt: RequestContext, *args: Any, **kwargs: Any) -> Any:
-        api = ctxt.backend
-        if not getattr(api, "is_indirection", False):
-            return fn(cls, ctxt, *args, **kwargs)
-        return api.object_class_action_versions(ctxt, cls.__name__, fn.__name__,
-                                                {cls.__name__: cls.VERSION}, list(args),
-                                                kwargs)
-
-    return classmethod(wrapper)
-
-
-class NovaObject:
-    """A versioned object: named fields, the set of those changed since the last save."""
-
-    VERSION: ClassVar[str] = "1.0"
-    fields: ClassVar[tuple[str, ...]] = ()
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        REGISTRY[cls.__name__] = cls
-        for name in cls.fields:
-            setattr(cls, name, _field(name))
-
-    def __init__(self, context: RequestContext | None = None, **values: Any) -> None:
-        self._context = context
-        self._data: dict[str, Any] = {}
-        self._changed: set[str] = set()
-        for name, value in values.items():
-            if name not in self.fields:
-                raise TypeError(f"{type(self).__name__} has no field {name}")
-            setattr(self, name, value)
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in self._data.items()
-                          if not isinstance(v, (dict, list, NovaObject)))
-        return f"{type(self).__name__}({shown})"
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._data == self._data  # type: ignore[attr-defined]
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def obj_what_changed(self) -> set[str]:
-        return set(self._changed)
-
-    def obj_reset_changes(self) -> None:
-        self._changed.clear()
-
-    def obj_clone(self) -> NovaObject:
-        clone = copy.copy(self)
-        clone._data = copy.deepcopy(self._data)
-        clone._changed = set(self._changed)
-        return clone
-
-    def obj_to_primitive(self) -> dict:
-        return {"nova_object.name": type(self).__name__, "nova_object.namespace": NAMESPACE,
-                "nova_object.version": self.VERSION,
-                "nova_object.data": {k: _to_primitive(v) for k, v in self._data.items()},
-                "nova_object.changes": sorted(self._changed)}
-
-    @classmethod
-    def obj_from_primitive(cls, primitive: dict, context: RequestContext | None) -> NovaObject:
-        objclass = REGISTRY[primitive["nova_object.name"]]
-        obj = objclass(context)
-        obj._data = {k: _from_primitive(v, context)
-                     for k, v in primitive.get("nova_object.data", {}).items()}
-        obj._changed = set(primitive.get("nova_object.changes", []))
-        return obj
-
-    def _values(self) -> dict:
-        """What the database stores: the primitive data."""
-        return {k: _to_primitive(v) for k, v in self._data.items()}
-
-    @classmethod
-    def _from_db(cls, ctxt: RequestContext, values: dict | None) -> Any:
-        if values is None:
-            return None
-        obj = cls(ctxt)
-        obj._data = {k: _from_primitive(v, ctxt) for k, v in values.items()}
-        return obj
-
-
-def _to_primitive(value: Any) -> Any:
-    if isinstance(value, NovaObject):
-        return value.obj_to_primitive()
-    if isinstance(value, (list, tuple)):
-        return [_to_primitive(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _to_primitive(v) for k, v in value.items()}
-    return value
-
-
-def _from_primitive(value: Any, ctxt: RequestContext | None) -> Any:
-    if isinstance(value, dict) and "nova_object.name" in value:
-        return NovaObject.obj_from_primitive(value, ctxt)
-    if isinstance(value, list):
-        return [_from_primitive(v, ctxt) for v in value]
-    if isinstance(value, dict):
-        return {k: _from_primitive(v, ctxt) for k, v in value.items()}
-    return value
-
-
-class NovaObjectSerializer:
-    """``nova/objects/base.py:NovaObjectSerializer``: objects to primitives and back.
-
-    ``backend`` is what a received context points to: the service's database, or
-    for nova-compute the conductor API.
-    """
-
-    def __init__(self, backend: Any = None) -> None:
-        self.backend = backend
-
-    def serialize_entity(self, ctxt: dict, entity: Any) -> Any:
-        return _to_primitive(entity)
-
-    def deserialize_entity(self, ctxt: Any, entity: Any) -> Any:
-        if not isinstance(ctxt, RequestContext):
-            ctxt = self.deserialize_context(dict(ctxt or {}))
-        return _from_primitive(entity, ctxt)
-
-    def serialize_context(self, ctxt: dict) -> dict:
-        return dict(ctxt or {})
-
-    def deserialize_context(self, ctxt: dict) -> RequestContext:
-        return RequestContext(ctxt, backend=self.backend)
 
 
 # --------------------------------------------------------------------------- the API DB
@@ -228,17 +48,17 @@ class CellMapping(NovaObject):
 
     @classmethod
     def get_by_uuid(cls, ctxt: RequestContext, uuid: str) -> CellMapping:
-        found = cls._from_db(ctxt, _db(ctxt).get(API_DB, "cell_mappings", uuid))
+        found = cls._from_db(ctxt, store(ctxt).get(API_DB, "cell_mappings", uuid))
         if found is None:
             raise exception.NotFound(f"Cell {uuid} has no mapping.")
         return found
 
     @classmethod
     def get_all(cls, ctxt: RequestContext) -> list[CellMapping]:
-        return [cls._from_db(ctxt, v) for v in _db(ctxt).list(API_DB, "cell_mappings")]
+        return [cls._from_db(ctxt, v) for v in store(ctxt).list(API_DB, "cell_mappings")]
 
     def create(self) -> None:
-        _db(self._context).add(API_DB, "cell_mappings", self.uuid, self._values())
+        store(self._context).add(API_DB, "cell_mappings", self.uuid, self._values())
 
 
 class HostMapping(NovaObject):
@@ -246,16 +66,17 @@ class HostMapping(NovaObject):
 
     VERSION = "1.0"
     fields = ("host", "cell_mapping")
+    child_objects = ("CellMapping",)
 
     @classmethod
     def get_by_host(cls, ctxt: RequestContext, host: str) -> HostMapping:
-        found = cls._from_db(ctxt, _db(ctxt).get(API_DB, "host_mappings", host))
+        found = cls._from_db(ctxt, store(ctxt).get(API_DB, "host_mappings", host))
         if found is None:
             raise exception.HostMappingNotFound(name=host)
         return found
 
     def create(self) -> bool:
-        return _db(self._context).add(API_DB, "host_mappings", self.host, self._values())
+        return store(self._context).add(API_DB, "host_mappings", self.host, self._values())
 
 
 def discover_hosts(ctxt: RequestContext) -> list[str]:
@@ -273,20 +94,21 @@ class InstanceMapping(NovaObject):
 
     VERSION = "1.2"
     fields = ("instance_uuid", "cell_mapping", "project_id", "queued_for_delete")
+    child_objects = ("CellMapping",)
 
     @classmethod
     def get_by_instance_uuid(cls, ctxt: RequestContext, uuid: str) -> InstanceMapping:
-        found = cls._from_db(ctxt, _db(ctxt).get(API_DB, "instance_mappings", uuid))
+        found = cls._from_db(ctxt, store(ctxt).get(API_DB, "instance_mappings", uuid))
         if found is None:
             raise exception.InstanceMappingNotFound(uuid=uuid)
         return found
 
     @classmethod
     def get_all(cls, ctxt: RequestContext) -> list[InstanceMapping]:
-        return [cls._from_db(ctxt, v) for v in _db(ctxt).list(API_DB, "instance_mappings")]
+        return [cls._from_db(ctxt, v) for v in store(ctxt).list(API_DB, "instance_mappings")]
 
     def create(self) -> None:
-        _db(self._context).put(API_DB, "instance_mappings", self.instance_uuid, self._values())
+        store(self._context).put(API_DB, "instance_mappings", self.instance_uuid, self._values())
         self.obj_reset_changes()
 
     save = create
@@ -297,20 +119,21 @@ class BuildRequest(NovaObject):
 
     VERSION = "1.3"
     fields = ("instance_uuid", "project_id", "instance", "block_device_mappings", "tags")
+    child_objects = ("Instance", "BlockDeviceMappingList", "TagList")
 
     @classmethod
     def get_by_instance_uuid(cls, ctxt: RequestContext, uuid: str) -> BuildRequest:
-        found = cls._from_db(ctxt, _db(ctxt).get(API_DB, "build_requests", uuid))
+        found = cls._from_db(ctxt, store(ctxt).get(API_DB, "build_requests", uuid))
         if found is None:
             raise exception.BuildRequestNotFound(uuid=uuid)
         return found
 
     def create(self) -> None:
-        _db(self._context).put(API_DB, "build_requests", self.instance_uuid, self._values())
+        store(self._context).put(API_DB, "build_requests", self.instance_uuid, self._values())
         self.obj_reset_changes()
 
     def destroy(self) -> None:
-        if not _db(self._context).delete(API_DB, "build_requests", self.instance_uuid):
+        if not store(self._context).delete(API_DB, "build_requests", self.instance_uuid):
             raise exception.BuildRequestNotFound(uuid=self.instance_uuid)
 
     def get_new_instance(self, ctxt: RequestContext) -> Instance:
@@ -322,17 +145,21 @@ class BuildRequest(NovaObject):
 class RequestSpec(NovaObject):
     """What the scheduler needs to pick a host (``nova/objects/request_spec.py``)."""
 
-    VERSION = "1.14"
+    VERSION = "1.15"
     fields = ("instance_uuid", "flavor", "image", "num_instances", "project_id", "user_id",
               "availability_zone", "ignore_hosts", "force_hosts", "retry", "scheduler_hints",
               "security_groups", "requested_destination")
+    child_objects = ("ImageMeta", "InstanceNUMATopology", "InstancePCIRequests", "Flavor",
+                     "Destination", "SchedulerRetries", "SchedulerLimits", "InstanceGroup",
+                     "SecurityGroupList", "NetworkMetadata", "RequestGroup",
+                     "RequestLevelParams", "NetworkRequestList")
 
     @classmethod
     def get_by_instance_uuid(cls, ctxt: RequestContext, uuid: str) -> RequestSpec:
-        return cls._from_db(ctxt, _db(ctxt).get(API_DB, "request_specs", uuid))
+        return cls._from_db(ctxt, store(ctxt).get(API_DB, "request_specs", uuid))
 
     def create(self) -> None:
-        _db(self._context).put(API_DB, "request_specs", self.instance_uuid, self._values())
+        store(self._context).put(API_DB, "request_specs", self.instance_uuid, self._values())
         self.obj_reset_changes()
 
     save = create
@@ -354,6 +181,7 @@ class Selection(NovaObject):
     VERSION = "1.1"
     fields = ("compute_node_uuid", "service_host", "nodename", "cell_uuid", "limits",
               "allocation_request", "allocation_request_version")
+    child_objects = ("SchedulerLimits",)
 
 
 # --------------------------------------------------------------------------- cell DBs
@@ -367,10 +195,14 @@ class Instance(NovaObject):
               "power_state", "host", "node", "launched_on", "flavor", "image_ref",
               "availability_zone", "created_at", "launched_at", "terminated_at", "deleted",
               "system_metadata")
+    child_objects = ("ServiceList", "InstanceInfoCache", "SecurityGroupList", "InstanceFault",
+                     "PciDeviceList", "InstanceNUMATopology", "InstancePCIRequests",
+                     "InstanceDeviceMetadata", "TagList", "Flavor", "VirtCPUModel", "EC2Ids",
+                     "MigrationContext", "KeyPairList", "TrustedCerts", "ResourceList")
 
     @remotable_classmethod
     def get_by_uuid(cls, ctxt: RequestContext, uuid: str) -> Instance:
-        found = cls._from_db(ctxt, _db(ctxt).get(ctxt.cell, "instances", uuid))
+        found = cls._from_db(ctxt, store(ctxt).get(ctxt.cell, "instances", uuid))
         if found is None or found.deleted:
             raise exception.InstanceNotFound(instance_id=uuid)
         return found
@@ -380,8 +212,8 @@ class Instance(NovaObject):
         self.created_at = self.created_at or utcnow()
         self.deleted = False
         ctxt = self._context
-        _db(ctxt).put(ctxt.cell, "instances", self.uuid, self._values())
-        _db(ctxt).add_state(self.uuid, self.vm_state, self.task_state)
+        store(ctxt).put(ctxt.cell, "instances", self.uuid, self._values())
+        store(ctxt).add_state(self.uuid, self.vm_state, self.task_state)
         self.obj_reset_changes()
 
     @remotable
@@ -389,7 +221,7 @@ class Instance(NovaObject):
         """Write the changed fields; refuse if the task_state is not the expected one
         (``nova/db/main/api.py:_instance_update``)."""
         ctxt = self._context
-        changes = {name: _to_primitive(self._data.get(name)) for name in self._changed}
+        changes = self.obj_get_changes()
 
         def change(current: dict) -> dict:
             if expected_task_state is not None:  # None: no check; [None]: must be None
@@ -401,10 +233,10 @@ class Instance(NovaObject):
                         actual=current.get("task_state"))
             return {**current, **changes}
 
-        if changes and _db(ctxt).update(ctxt.cell, "instances", self.uuid, change) is None:
+        if changes and store(ctxt).update(ctxt.cell, "instances", self.uuid, change) is None:
             raise exception.InstanceNotFound(instance_id=self.uuid)
         if "vm_state" in changes or "task_state" in changes:
-            _db(ctxt).add_state(self.uuid, self.vm_state, self.task_state)
+            store(ctxt).add_state(self.uuid, self.vm_state, self.task_state)
         self.obj_reset_changes()
 
     @remotable
@@ -412,25 +244,77 @@ class Instance(NovaObject):
         """Soft delete, as Nova does: the row stays, marked deleted."""
         ctxt = self._context
         self.deleted = True
-        _db(ctxt).update(ctxt.cell, "instances", self.uuid,
+        store(ctxt).update(ctxt.cell, "instances", self.uuid,
                          lambda current: {**current, "deleted": True,
                                           "terminated_at": self.terminated_at})
         self.obj_reset_changes()
 
     @classmethod
     def list_all(cls, ctxt: RequestContext) -> list[Instance]:
-        return [cls._from_db(ctxt, v) for v in _db(ctxt).list(ctxt.cell, "instances")]
+        return [cls._from_db(ctxt, v) for v in store(ctxt).list(ctxt.cell, "instances")
+                if not v.get("deleted")]
 
 
 class InstanceList(NovaObject):
+    """What nova-compute asks the conductor for at start-up (``init_host``)."""
+
     VERSION = "2.6"
     fields = ("objects",)
+    child_objects = ("Instance",)
+
+    @remotable_classmethod
+    def get_by_host(cls, ctxt: RequestContext, host: str,
+                    expected_attrs: list | None = None) -> InstanceList:
+        return cls(ctxt, objects=[i for i in Instance.list_all(ctxt) if i.host == host])
+
+    @remotable_classmethod
+    def get_by_filters(cls, ctxt: RequestContext, filters: dict,
+                       expected_attrs: list | None = None) -> InstanceList:
+        """Equality filters; a list value matches any of its items."""
+        def match(instance: Instance) -> bool:
+            return all(getattr(instance, name) in (want if isinstance(want, list) else [want])
+                       for name, want in filters.items())
+
+        return cls(ctxt, objects=[i for i in Instance.list_all(ctxt) if match(i)])
 
 
 class BlockDeviceMapping(NovaObject):
-    VERSION = "1.20"
+    """A disk of the instance; a boot from an image has one, local (``block_device.py``)."""
+
+    VERSION = "1.21"
     fields = ("instance_uuid", "source_type", "destination_type", "boot_index", "image_id",
               "device_name", "volume_size", "delete_on_termination")
+    child_objects = ("Instance",)
+
+    def update_or_create(self) -> None:
+        ctxt = self._context
+        key = f"{self.instance_uuid}:{self.boot_index}"
+        store(ctxt).put(ctxt.cell, "block_device_mappings", key, self._values())
+        self.obj_reset_changes()
+
+
+class BlockDeviceMappingList(NovaObject):
+    VERSION = "1.18"
+    fields = ("objects",)
+    child_objects = ("BlockDeviceMapping",)
+
+    @classmethod
+    def create_for_instance(cls, ctxt: RequestContext, instance_uuid: str,
+                            bdms: list[BlockDeviceMapping]) -> BlockDeviceMappingList:
+        """``ComputeTaskManager._create_block_device_mapping``: the API's block devices,
+        copied into the cell database of ``ctxt`` for this instance."""
+        created = [BlockDeviceMapping(ctxt, **{**bdm._values(), "instance_uuid": instance_uuid})
+                   for bdm in bdms or []]
+        for bdm in created:
+            bdm.update_or_create()
+        return cls(ctxt, objects=created)
+
+    @classmethod
+    def get_by_instance_uuid(cls, ctxt: RequestContext,
+                             instance_uuid: str) -> BlockDeviceMappingList:
+        rows = store(ctxt).list(ctxt.cell, "block_device_mappings")
+        return cls(ctxt, objects=[BlockDeviceMapping._from_db(ctxt, v) for v in rows
+                                  if v["instance_uuid"] == instance_uuid])
 
 
 class Service(NovaObject):
@@ -440,6 +324,13 @@ class Service(NovaObject):
     VERSION = "1.22"
     fields = ("id", "host", "binary", "topic", "report_count", "disabled", "disabled_reason",
               "last_seen_up", "forced_down", "version", "availability_zone", "created_at")
+    child_objects = ("ComputeNode",)
+
+    def __init__(self, context: RequestContext | None = None, **values: Any) -> None:
+        """Always at this code's ``SERVICE_VERSION``, whatever the database says, as
+        upstream's ``Service.__init__`` does: what is saved says what this binary can do."""
+        super().__init__(context, **values)
+        self.version = SERVICE_VERSION
 
     @staticmethod
     def _key(host: str, binary: str) -> str:
@@ -448,12 +339,20 @@ class Service(NovaObject):
     @remotable_classmethod
     def get_by_host_and_binary(cls, ctxt: RequestContext, host: str,
                                binary: str) -> Service | None:
-        return cls._from_db(ctxt, _db(ctxt).get(ctxt.cell, "services", cls._key(host, binary)))
+        return cls._from_db(ctxt, store(ctxt).get(ctxt.cell, "services", cls._key(host, binary)))
+
+    @remotable_classmethod
+    def get_minimum_version(cls, ctxt: RequestContext, binary: str) -> int:
+        """The oldest version of ``binary`` among the services not forced down (0: none),
+        ``nova/db/main/api.py:service_get_minimum_version``."""
+        versions = [s.version or 0 for s in cls.list_all(ctxt)
+                    if s.binary == binary and not s.forced_down]
+        return min(versions, default=0)
 
     @remotable
     def create(self) -> None:
         ctxt = self._context
-        db = _db(ctxt)
+        db = store(ctxt)
         with db.transaction():
             self.id = 1 + max((s["id"] for s in db.list(ctxt.cell, "services")), default=0)
             self.created_at, self.last_seen_up = utcnow(), time.time()
@@ -467,7 +366,7 @@ class Service(NovaObject):
         """A report_count that grew stamps ``last_seen_up``
         (``nova/db/main/api.py:service_update``)."""
         ctxt = self._context
-        changes = {name: _to_primitive(self._data.get(name)) for name in self._changed}
+        changes = self.obj_get_changes()
 
         def change(current: dict) -> dict:
             new = {**current, **changes}
@@ -475,7 +374,7 @@ class Service(NovaObject):
                 new["last_seen_up"] = time.time()
             return new
 
-        saved = _db(ctxt).update(ctxt.cell, "services", self._key(self.host, self.binary), change)
+        saved = store(ctxt).update(ctxt.cell, "services", self._key(self.host, self.binary), change)
         if saved is None:
             raise exception.ServiceNotFound(service_id=self._key(self.host, self.binary))
         self.last_seen_up = saved["last_seen_up"]
@@ -483,7 +382,7 @@ class Service(NovaObject):
 
     @classmethod
     def list_all(cls, ctxt: RequestContext) -> list[Service]:
-        return [cls._from_db(ctxt, v) for v in _db(ctxt).list(ctxt.cell, "services")]
+        return [cls._from_db(ctxt, v) for v in store(ctxt).list(ctxt.cell, "services")]
 
 
 class ComputeNode(NovaObject):
@@ -493,6 +392,7 @@ class ComputeNode(NovaObject):
     fields = ("uuid", "host", "hypervisor_hostname", "hypervisor_type", "vcpus", "memory_mb",
               "local_gb", "cpu_allocation_ratio", "ram_allocation_ratio",
               "disk_allocation_ratio")
+    child_objects = ("HVSpec", "PciDevicePoolList")
 
     @remotable_classmethod
     def get_by_host_and_nodename(cls, ctxt: RequestContext, host: str,
@@ -505,78 +405,22 @@ class ComputeNode(NovaObject):
     @remotable
     def create(self) -> None:
         ctxt = self._context
-        _db(ctxt).put(ctxt.cell, "compute_nodes", self.uuid, self._values())
+        store(ctxt).put(ctxt.cell, "compute_nodes", self.uuid, self._values())
         self.obj_reset_changes()
 
     save = create
 
     @classmethod
     def list_all(cls, ctxt: RequestContext) -> list[ComputeNode]:
-        return [cls._from_db(ctxt, v) for v in _db(ctxt).list(ctxt.cell, "compute_nodes")]
+        return [cls._from_db(ctxt, v) for v in store(ctxt).list(ctxt.cell, "compute_nodes")]
 
 
-class InstanceAction(NovaObject):
-    """``openstack server event list``: one action per request, with its events."""
-
-    VERSION = "1.2"
-    fields = ("instance_uuid", "action", "request_id", "user_id", "project_id", "start_time",
-              "finish_time", "message", "events")
+class ComputeNodeList(NovaObject):
+    VERSION = "1.17"
+    fields = ("objects",)
+    child_objects = ("ComputeNode",)
 
     @remotable_classmethod
-    def action_start(cls, ctxt: RequestContext, instance_uuid: str, action_name: str,
-                     want_result: bool = True) -> InstanceAction | None:
-        action = cls(ctxt, instance_uuid=instance_uuid, action=action_name,
-                     request_id=ctxt.request_id, user_id=ctxt.get("user_id"),
-                     project_id=ctxt.get("project_id"), start_time=utcnow(), events=[])
-        _db(ctxt).put(ctxt.cell, "instance_actions", f"{instance_uuid}:{ctxt.request_id}",
-                      action._values())
-        return action if want_result else None
-
-    @classmethod
-    def get_by_request_id(cls, ctxt: RequestContext, instance_uuid: str,
-                          request_id: str) -> InstanceAction | None:
-        return cls._from_db(ctxt, _db(ctxt).get(ctxt.cell, "instance_actions",
-                                                f"{instance_uuid}:{request_id}"))
-
-    @classmethod
-    def list_for(cls, ctxt: RequestContext, instance_uuid: str) -> list[InstanceAction]:
-        return [cls._from_db(ctxt, v) for v in _db(ctxt).list(ctxt.cell, "instance_actions")
-                if v["instance_uuid"] == instance_uuid]
-
-
-class InstanceActionEvent(NovaObject):
-    """One step of an action, e.g. ``compute__do_build_and_run_instance`` on a host."""
-
-    VERSION = "1.4"
-    fields = ("event", "start_time", "finish_time", "result", "host", "traceback")
-
-    @staticmethod
-    def _change(ctxt: RequestContext, instance_uuid: str, step: Any) -> None:
-        key = f"{instance_uuid}:{ctxt.request_id}"
-
-        def change(action: dict) -> dict:
-            action["events"] = step(action.get("events") or [])
-            return action
-
-        _db(ctxt).update(ctxt.cell, "instance_actions", key, change)
-
-    @remotable_classmethod
-    def event_start(cls, ctxt: RequestContext, instance_uuid: str, event_name: str,
-                    want_result: bool = True, host: str | None = None) -> None:
-        event = {"event": event_name, "start_time": utcnow(), "finish_time": None,
-                 "result": None, "host": host}
-        cls._change(ctxt, instance_uuid, lambda events: [*events, event])
-
-    @remotable_classmethod
-    def event_finish_with_failure(cls, ctxt: RequestContext, instance_uuid: str,
-                                  event_name: str, exc_val: str | None = None,
-                                  exc_tb: str | None = None, want_result: bool = True) -> None:
-        def finish(events: list) -> list:
-            for event in reversed(events):
-                if event["event"] == event_name and event["finish_time"] is None:
-                    event.update(finish_time=utcnow(),
-                                 result="Error" if exc_val else "Success", traceback=exc_tb)
-                    break
-            return events
-
-        cls._change(ctxt, instance_uuid, finish)
+    def get_all_by_uuids(cls, ctxt: RequestContext, uuids: list[str]) -> ComputeNodeList:
+        """Which of the hypervisor's nodes the database knows (``init_host``)."""
+        return cls(ctxt, objects=[n for n in ComputeNode.list_all(ctxt) if n.uuid in uuids])

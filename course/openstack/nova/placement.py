@@ -106,6 +106,17 @@ class Placement:
         """``DELETE /allocations/{consumer}``."""
         return self.db.delete(PLACEMENT_DB, "allocations", consumer)
 
+    def consumer_allocations(self, consumer: str) -> dict[str, dict]:
+        """``GET /allocations/{consumer}``: resource provider -> {resources}."""
+        record = self.db.get(PLACEMENT_DB, "allocations", consumer)
+        return dict(record["allocations"]) if record else {}
+
+    def provider_allocations(self, rp_uuid: str) -> dict[str, dict]:
+        """``GET /resource_providers/{uuid}/allocations``: consumer -> {resources}."""
+        return {record["consumer"]: record["allocations"][rp_uuid]
+                for record in self.db.list(PLACEMENT_DB, "allocations")
+                if rp_uuid in record["allocations"]}
+
 
 class _Conflict(Exception):
     """409: the claim does not fit any more (rolled back)."""
@@ -150,6 +161,19 @@ class ReportClient:
         self._http(ctxt, "DELETE", f"/allocations/{consumer}")
         if self.placement is not None:
             self.placement.delete_allocations(consumer)
+
+    def get_allocations_for_consumer(self, ctxt: RequestContext,
+                                     consumer: str) -> dict[str, dict]:
+        """What the instance holds, by resource provider (the build reads it before its
+        claim, ``ComputeManager._build_and_run_instance``)."""
+        self._http(ctxt, "GET", f"/allocations/{consumer}")
+        return self.placement.consumer_allocations(consumer) if self.placement else {}
+
+    def get_allocations_for_resource_provider(self, ctxt: RequestContext,
+                                              rp_uuid: str) -> dict[str, dict]:
+        """Who holds resources on a compute node, by consumer (``init_host``)."""
+        self._http(ctxt, "GET", f"/resource_providers/{rp_uuid}/allocations")
+        return self.placement.provider_allocations(rp_uuid) if self.placement else {}
 
     def set_inventory_for_provider(self, ctxt: RequestContext, rp_uuid: str) -> None:
         self._http(ctxt, "PUT", f"/resource_providers/{rp_uuid}/inventories")

@@ -16,7 +16,16 @@ update_instance_info               fanout cast  ``scheduler_fanout`` exchange   
 build_and_run_instance             cast         ``compute.<host>``                     6.0
 stop/start/terminate_instance      cast         ``compute.<host>``                     6.0
 get_console_output                 call         ``compute.<host>``                     6.0
+external_instance_event            cast         ``compute-alt.<host>``                 6.0
 =================================  ===========  =====================================  ====
+
+nova-compute runs a second RPC server, on topic ``compute-alt`` (2026.1, compute RPC
+6.5, service version 71): when it shuts down gracefully it stops consuming
+``compute`` first and keeps ``compute-alt`` to finish what is in progress, so the
+messages that finish an operation, or that come from other services (Neutron's
+events), go to ``compute-alt.<host>``.  A client that may not send 6.5 (``[upgrade_levels]
+compute`` pinned, or ``auto`` with an older nova-compute) sends them to
+``compute.<host>`` instead (``nova/compute/rpcapi.py:prepare_for_alt_rpcserver``).
 """
 
 from __future__ import annotations
@@ -27,6 +36,8 @@ from typing import Any
 
 from ... import rpc
 from .context import RequestContext
+from .objects import Service as ServiceRecord
+from .versions import COMPUTE_RPC_ALIASES, COMPUTE_RPC_BY_SERVICE_VERSION, SERVICE_VERSION
 
 LOG = logging.getLogger(__name__)
 
@@ -114,14 +125,17 @@ class ComputeTaskAPI:
     def build_instances(self, ctxt: RequestContext, instances: list, image: dict,
                         filter_properties: dict, admin_password: Any, injected_files: list,
                         requested_networks: Any, security_groups: list,
-                        block_device_mapping: list, legacy_bdm: bool = False,
+                        block_device_mapping: list, legacy_bdm: bool = True,
                         request_spec: Any = None, host_lists: list | None = None) -> None:
+        """At 1.19 the conductor reads the block devices from the cell database: the
+        cast carries neither ``block_device_mapping`` nor ``legacy_bdm`` (only versions
+        before 1.7 did)."""
         self.client.prepare(version="1.19").cast(
             ctxt, "build_instances", instances=instances, image=image,
             filter_properties=filter_properties, admin_password=admin_password,
             injected_files=injected_files, requested_networks=requested_networks,
-            security_groups=security_groups, block_device_mapping=block_device_mapping,
-            legacy_bdm=legacy_bdm, request_spec=request_spec, host_lists=host_lists)
+            security_groups=security_groups, request_spec=request_spec,
+            host_lists=host_lists)
 
 
 class SchedulerAPI:
@@ -152,11 +166,67 @@ class SchedulerAPI:
             ctxt, "delete_instance_info", host_name=host_name, instance_uuid=instance_uuid)
 
 
-class ComputeAPI:
-    """``nova/compute/rpcapi.py:ComputeAPI``: casts to one compute, ``compute.<host>``."""
+#: ``nova/compute/rpcapi.py``: ``RPC_TOPIC`` and ``RPC_TOPIC_ALT``.
+RPC_TOPIC, RPC_TOPIC_ALT = "compute", "compute-alt"
 
-    def __init__(self, service: Any) -> None:
-        self.client = service.client("compute", version="6.0")
+
+class ComputeAPI:
+    """``nova/compute/rpcapi.py:ComputeAPI``: casts and calls to one compute.
+
+    ``upgrade_level`` is ``[upgrade_levels] compute``: None (send the newest, Nova's
+    default), a version or a release name (``flamingo``), or ``auto`` (the version
+    the oldest nova-compute's service record allows).
+    """
+
+    def __init__(self, service: Any, upgrade_level: str | None = None) -> None:
+        self.service = service
+        self.upgrade_level = upgrade_level
+        self._client: rpc.RPCClient | None = None
+
+    @property
+    def client(self) -> rpc.RPCClient:
+        """The client and its version cap, made once (the ``router`` property)."""
+        if self._client is not None:
+            return self._client
+        cap, final = COMPUTE_RPC_ALIASES.get(self.upgrade_level or "", self.upgrade_level), True
+        if self.upgrade_level == "auto":
+            cap, final = self._determine_version_cap()
+        client = self.service.client(RPC_TOPIC, version="6.0").prepare(version_cap=cap)
+        if final:
+            self._client = client
+        return client
+
+    def _determine_version_cap(self) -> tuple[str, bool]:
+        """``_determine_version_cap``: from the oldest nova-compute's service version;
+        with no nova-compute yet, the newest, and ask again next time."""
+        version = ServiceRecord.get_minimum_version(self.service.context(), "nova-compute")
+        if version == 0:
+            LOG.debug("Not caching compute RPC version_cap, because min service_version "
+                      "is 0. Please ensure a nova-compute service has been started. "
+                      "Defaulting to current version.")
+            return COMPUTE_RPC_BY_SERVICE_VERSION[SERVICE_VERSION], False
+        cap = COMPUTE_RPC_BY_SERVICE_VERSION.get(version, "6.0")
+        LOG.info("Automatically selected compute RPC version %s from minimum service "
+                 "version %s", cap, version)
+        return cap, True
+
+    def prepare_for_alt_rpcserver(self, server: str, version: str) -> rpc.RPCClient:
+        """``compute-alt.<server>``, or ``compute.<server>`` if 6.5 may not be sent."""
+        topic = RPC_TOPIC_ALT
+        if not self.client.can_send_version("6.5"):
+            topic = RPC_TOPIC
+            LOG.debug("Fallback to send the message to original topic: %s as RPC version "
+                      "is too old.", topic)
+        else:
+            LOG.debug("RPC: Sending the message to topic: %s", topic)
+        return self.client.prepare(server=server, version=version, topic=topic)
+
+    def external_instance_event(self, ctxt: RequestContext, instances: list, events: list,
+                                host: str | None = None) -> None:
+        """Events from other services (Neutron's ``network-vif-plugged``...): never
+        blocked by a shutdown in progress, hence the alternate topic."""
+        cctxt = self.prepare_for_alt_rpcserver(host or instances[0].host, version="6.0")
+        cctxt.cast(ctxt, "external_instance_event", instances=instances, events=events)
 
     def build_and_run_instance(self, ctxt: RequestContext, instance: Any, host: str,
                                image: dict, request_spec: Any, filter_properties: dict,

@@ -105,12 +105,16 @@ class SchedulerManager:
         self.instance_info: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
+    @rpc.expected_exceptions(exception.NoValidHost)
     def select_destinations(self, context: RequestContext, request_spec: Any = None,
                             filter_properties: Any = None, spec_obj: RequestSpec | None = None,
                             instance_uuids: list[str] | None = None,
                             return_objects: bool = False,
                             return_alternates: bool = False) -> list[list[Selection]]:
-        """A list, per instance, of Selections: the claimed host first, then alternates."""
+        """A list, per instance, of Selections: the claimed host first, then alternates.
+
+        NoValidHost is part of the answer, not a failure of the scheduler: the RPC server
+        sends it back without logging it as an error (``expected_exceptions``)."""
         LOG.debug("Starting to schedule for instances: %s", instance_uuids)
         resources = resources_from_flavor(spec_obj.flavor)
         alloc_reqs, summaries = self.placement_client.get_allocation_candidates(context,

@@ -2,6 +2,14 @@
 the ping endpoint, notifications (``nova/service.py``, ``nova/baserpc.py``,
 ``nova/servicegroup/drivers/db.py``, ``nova/rpc.py``).
 
+Start-up follows ``nova/service.py``: ``Service.__init__`` waits for a conductor
+(nova-compute only), ``Service.create`` refuses to run beside too old a nova-compute
+(``raise_if_old_compute``), then ``Service.start`` looks the service record up, runs
+the manager's ``init_host``, creates the record (or updates its version), runs
+``pre_start_hook`` and only then starts the RPC server(s), the heartbeat and the
+periodic tasks.  On nova-compute each of these record reads and writes is a conductor
+call.
+
 A Nova service is a :class:`~course.openstack.service.Service` on the control
 exchange ``nova`` whose RPC server carries its manager plus ``BaseRPCAPI``
 (namespace ``baseapi``), with Nova's object serializer.  Services with a database
@@ -20,11 +28,17 @@ from ... import rpc
 from ...trace import Trace
 from ..service import Service as BaseService
 from . import exception
+from .base import NovaObjectSerializer
 from .conf import DEFAULT_AZ, INTERNAL_AZ, Timings, notification_format
 from .context import RequestContext, get_admin_context
 from .db import Database, open_database
-from .objects import NovaObjectSerializer
 from .objects import Service as ServiceRecord
+from .versions import (
+    OLDEST_SUPPORTED_SERVICE_LEVEL,
+    OLDEST_SUPPORTED_SERVICE_VERSION,
+    PAYLOAD_VERSIONS,
+    SERVICE_VERSION,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -42,6 +56,17 @@ class BaseRPCAPI:
 
     def get_backdoor_port(self, context: RequestContext) -> None:
         return None
+
+
+def raise_if_old_compute(ctxt: RequestContext) -> None:
+    """``nova/utils.py:raise_if_old_compute`` (in ``Service.create``): no service runs beside
+    a nova-compute older than the oldest supported release; on nova-compute itself the
+    question goes to the conductor."""
+    version = ServiceRecord.get_minimum_version(ctxt, "nova-compute")
+    if 0 < version < OLDEST_SUPPORTED_SERVICE_LEVEL:
+        raise exception.TooOldComputeService(
+            oldest_supported_version=OLDEST_SUPPORTED_SERVICE_VERSION, scope="cell",
+            min_service_level=version, oldest_supported_service=OLDEST_SUPPORTED_SERVICE_LEVEL)
 
 
 def service_is_up(record: ServiceRecord, service_down_time: float) -> bool:
@@ -95,11 +120,19 @@ class NovaService(BaseService):
         return []
 
     def pre_start(self, ctxt: RequestContext) -> None:
-        """Work done before the RPC server consumes (nova-compute pings the conductor)."""
+        """``Service.__init__``'s work before anything else (nova-compute pings the
+        conductor until one answers)."""
+
+    def init_host(self, ctxt: RequestContext, service_ref: ServiceRecord | None) -> None:
+        """The manager's ``init_host``, before the service record is created."""
+
+    def pre_start_hook(self, ctxt: RequestContext, service_ref: ServiceRecord) -> None:
+        """The manager's ``pre_start_hook``: the record exists, no RPC server yet."""
 
     def start(self) -> NovaService:
-        """``nova/service.py:Service.start``: service record, then the RPC server, then
-        the heartbeat (``servicegroup_api.join``) and periodic tasks."""
+        """``nova/service.py``: ``Service.create`` then ``Service.start``, in their order;
+        the RPC server(s), the heartbeat (``servicegroup_api.join``) and the periodic
+        tasks come last."""
         if self.running:
             return self
         self._abort.clear()
@@ -108,7 +141,12 @@ class NovaService(BaseService):
         if self._abort.is_set():
             return self
         if self.reports_state and self.topic:
-            self.service_ref = self._service_ref(ctxt)
+            raise_if_old_compute(ctxt)
+            record = ServiceRecord.get_by_host_and_binary(ctxt, self.host, self.binary)
+            self.init_host(ctxt, record)
+            self.service_ref = (self._update_service_ref(record) if record is not None
+                                else self._create_service_ref(ctxt))
+            self.pre_start_hook(ctxt, self.service_ref)
         super().start()
         return self
 
@@ -130,13 +168,21 @@ class NovaService(BaseService):
         if self._own_db and self.db is not None:
             self.db.close()
 
-    def _service_ref(self, ctxt: RequestContext) -> ServiceRecord:
-        record = ServiceRecord.get_by_host_and_binary(ctxt, self.host, self.binary)
-        if record is None:
-            record = ServiceRecord(ctxt, host=self.host, binary=self.binary, topic=self.topic,
-                                   report_count=0, disabled=False, forced_down=False,
-                                   version=66, availability_zone=self.availability_zone)
-            record.create()
+    def _create_service_ref(self, ctxt: RequestContext) -> ServiceRecord:
+        """``nova/service.py:_create_service_ref`` (the version comes with the object)."""
+        record = ServiceRecord(ctxt, host=self.host, binary=self.binary, topic=self.topic,
+                               report_count=0, disabled=False, forced_down=False,
+                               availability_zone=self.availability_zone)
+        record.create()
+        return record
+
+    def _update_service_ref(self, record: ServiceRecord) -> ServiceRecord:
+        """``nova/service.py:_update_service_ref``: an upgraded binary saves its version."""
+        if record.version != SERVICE_VERSION:
+            LOG.info("Updating service version for %s on %s from %s to %s", record.binary,
+                     record.host, record.version, SERVICE_VERSION)
+            record.version = SERVICE_VERSION
+            record.save()
         return record
 
     @property
@@ -186,15 +232,25 @@ class NovaService(BaseService):
         return notifiers
 
     def notify(self, ctxt: RequestContext, event_type: str, payload_name: str, payload: dict,
-               priority: str = "info", legacy_event_type: str | None = None) -> None:
-        """Send a versioned and/or legacy notification, as configured; never fail the caller."""
+               priority: str = "info", legacy_event_type: str | None = None,
+               legacy_payload: dict | None = None, legacy_service: str | None = None) -> None:
+        """Send a versioned and/or legacy notification, as configured; never fail the caller.
+
+        The legacy one is published by ``<legacy_service>.<host>`` (``nova/rpc.py
+        get_notifier(service)``; default: this manager's service name).
+        """
         sends = []
         if "versioned" in self._notifiers:
             versioned = {"nova_object.name": payload_name, "nova_object.namespace": "nova",
-                         "nova_object.version": "1.0", "nova_object.data": payload}
+                         "nova_object.version": PAYLOAD_VERSIONS[payload_name],
+                         "nova_object.data": payload}
             sends.append((self._notifiers["versioned"], event_type, versioned))
         if "legacy" in self._notifiers:
-            sends.append((self._notifiers["legacy"], legacy_event_type or event_type, payload))
+            legacy = self._notifiers["legacy"]
+            if legacy_service is not None:
+                legacy = legacy.prepare(publisher_id=f"{legacy_service}.{self.host}")
+            sends.append((legacy, legacy_event_type or event_type,
+                          payload if legacy_payload is None else legacy_payload))
         for notifier, name, body in sends:
             try:
                 getattr(notifier, priority)(ctxt, name, body)
