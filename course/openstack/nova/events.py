@@ -34,12 +34,6 @@ class InstanceAction(NovaObject):
         return action if want_result else None
 
     @classmethod
-    def get_by_request_id(cls, ctxt: RequestContext, instance_uuid: str,
-                          request_id: str) -> InstanceAction | None:
-        return cls._from_db(ctxt, store(ctxt).get(ctxt.cell, "instance_actions",
-                                                f"{instance_uuid}:{request_id}"))
-
-    @classmethod
     def list_for(cls, ctxt: RequestContext, instance_uuid: str) -> list[InstanceAction]:
         return [cls._from_db(ctxt, v) for v in store(ctxt).list(ctxt.cell, "instance_actions")
                 if v["instance_uuid"] == instance_uuid]

@@ -46,10 +46,6 @@ class RescheduledException(NovaException):
     msg_fmt = "Build of instance %(instance_uuid)s was re-scheduled: %(reason)s"
 
 
-class BuildAbortException(NovaException):
-    msg_fmt = "Build of instance %(instance_uuid)s aborted: %(reason)s"
-
-
 class UnexpectedTaskStateError(NovaException):
     msg_fmt = ("Conflict updating instance %(instance_uuid)s. "
                "Expected: %(expected)s. Actual: %(actual)s")
@@ -100,7 +96,3 @@ class TooOldComputeService(NovaException):
                "level in your %(scope)s is %(min_service_level)d and the "
                "oldest supported service level is "
                "%(oldest_supported_service)d.")
-
-
-class ObjectActionError(NovaException):
-    msg_fmt = "Object action %(action)s failed because: %(reason)s"
