@@ -48,6 +48,7 @@ from ..i18n import _
 from ..trace import Trace
 from .cloud import APIUnavailable, Cloud, NotFound
 from .service import Service, cleanup_together, coerce_timings, record_http
+from .service import request_context as service_context
 
 LOG = logging.getLogger(__name__)
 
@@ -119,13 +120,11 @@ class CinderTimings:
 # --------------------------------------------------------------------------- helpers
 
 
-def request_context(project_id: str = "demo", user_id: str = "demo",
+def request_context(project_id: str | None = "demo", user_id: str | None = "demo",
                     is_admin: bool = False) -> dict:
-    """A Cinder request context as it travels in ``_context_*`` entries."""
-    return {"request_id": f"req-{uuid.uuid4()}", "user_id": user_id,
-            "project_id": project_id, "is_admin": is_admin,
-            "roles": ["admin"] if is_admin else ["member", "reader"], "read_deleted": "no",
-            "timestamp": datetime.now(timezone.utc).isoformat()}
+    """A Cinder request context (``cinder/context.py``): read_deleted too."""
+    return service_context(project_id, user_id, is_admin, read_deleted="no",
+                           timestamp=datetime.now(timezone.utc).isoformat())
 
 
 class CinderUnavailable(APIUnavailable):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
@@ -159,6 +160,15 @@ class Service:
         """Note an HTTP interaction (Placement, Neutron, Glance...): off the bus, but traced."""
         record_http(self.trace, self, callee, method, path, request_id)
         return HTTPCall(self.name, callee, method, path)
+
+
+def request_context(project_id: str | None = "demo", user_id: str | None = "demo",
+                    is_admin: bool = False, **fields: object) -> dict:
+    """A request context as oslo.context writes it into ``_context_*`` entries: a fresh
+    request id each time; each project adds its own ``fields``."""
+    return {"request_id": f"req-{uuid.uuid4()}", "user_id": user_id, "project_id": project_id,
+            "is_admin": is_admin, "roles": ["admin"] if is_admin else ["member", "reader"],
+            **fields}
 
 
 def cleanup_together(services: Iterable[Service]) -> None:
