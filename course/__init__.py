@@ -7,7 +7,8 @@ starts simulated OpenStack services on it; ``course.topology`` and
 """
 
 from . import broker, rpc, topology, trace
-from .i18n import get_language, set_language
+from .i18n import get_language, notebook_language, set_language
 from .lab import Lab
 
-__all__ = ["Lab", "broker", "get_language", "rpc", "set_language", "topology", "trace"]
+__all__ = ["Lab", "broker", "get_language", "notebook_language", "rpc", "set_language",
+           "topology", "trace"]

@@ -2,9 +2,13 @@
 
 English strings in the code are the message ids; French comes from
 ``locales/fr/LC_MESSAGES/course.po``, read with Babel at first use so that no
-compiled ``.mo`` file has to be built or shipped.  The language is chosen by
-:func:`set_language`, else by the ``COURSE_LANG`` environment variable, else
-English.
+compiled ``.mo`` file has to be built or shipped.  The language is, in this order:
+
+1. the one :func:`set_language` chose (the learner's own choice, for the whole process);
+2. else the ``COURSE_LANG`` environment variable;
+3. else the notebook's own language: the first cell of a lesson calls
+   :func:`notebook_language` (``"fr"`` in ``notebooks/fr/``, written there by the build);
+4. else English.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ LOCALES = next((p for p in (_here / "locales", _here.parent / "locales") if p.is
 
 _state = threading.local()
 _default: str | None = None
+_notebook: str | None = None
 
 
 def set_language(lang: str) -> None:
@@ -35,9 +40,19 @@ def set_language(lang: str) -> None:
     _default = _check(lang)
 
 
+def notebook_language(lang: str) -> None:
+    """The language of the notebook running now: weaker than :func:`set_language` and
+    ``COURSE_LANG``, so a learner who chose a language keeps it in every lesson."""
+    global _notebook
+    _notebook = _check(lang)
+
+
 def get_language() -> str:
-    """The language in force: set_language(), else $COURSE_LANG, else English."""
-    lang = getattr(_state, "lang", None) or _default or os.environ.get("COURSE_LANG", "en")
+    """The language in force: set_language(), else $COURSE_LANG, else the notebook's
+    language, else English."""
+    env = os.environ.get("COURSE_LANG", "")[:2].lower()
+    lang = (getattr(_state, "lang", None) or _default
+            or (env if env in LANGUAGES else None) or _notebook or "en")
     return lang if lang in LANGUAGES else "en"
 
 

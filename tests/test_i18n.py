@@ -86,3 +86,19 @@ def test_language_switch_and_local_numbers(monkeypatch):
         i18n.set_language("en")
     with pytest.raises(ValueError):
         i18n.set_language("de")
+
+
+def test_language_precedence(monkeypatch):
+    """set_language() beats $COURSE_LANG, which beats the notebook's own language."""
+    monkeypatch.setattr(i18n, "_default", None)
+    monkeypatch.setattr(i18n, "_notebook", None)
+    monkeypatch.delenv("COURSE_LANG", raising=False)
+    assert i18n.get_language() == "en"
+    i18n.notebook_language("fr")
+    assert i18n.get_language() == "fr"
+    monkeypatch.setenv("COURSE_LANG", "en_GB.UTF-8")
+    assert i18n.get_language() == "en"
+    monkeypatch.setenv("COURSE_LANG", "klingon")  # not a language of the course: ignored
+    assert i18n.get_language() == "fr"
+    i18n.set_language("en")
+    assert i18n.get_language() == "en"
