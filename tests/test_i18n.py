@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,37 @@ def test_language_precedence(monkeypatch):
     assert i18n.get_language() == "fr"
     i18n.set_language("en")
     assert i18n.get_language() == "en"
+
+
+def test_language_for_a_block(monkeypatch):
+    """i18n.language(): set_language() inside a with block only (the CLI's --lang)."""
+    monkeypatch.setattr(i18n, "_default", None)
+    monkeypatch.delenv("COURSE_LANG", raising=False)
+    with i18n.language("fr") as lang:
+        assert lang == "fr" and i18n.get_language() == "fr"
+        with i18n.language(None):
+            assert i18n.get_language() == "fr"
+    assert i18n._default is None and i18n.get_language() == "en"
+    with pytest.raises(ValueError, match="en, fr"), i18n.language("de"):
+        pass
+
+
+def test_numbers_durations_percentages_and_dates_for_the_language():
+    moment = datetime(2026, 11, 24, 16, 5, 3, tzinfo=timezone.utc)
+    with i18n.language("fr"):
+        assert i18n.format_number(10000.5) == "10\u202f000,5"
+        assert i18n.format_number(3, 2) == "3,00"
+        assert i18n.format_seconds(0.012) == "0,012\u00a0s"
+        assert i18n.format_seconds(12.34567, 1) == "12,3\u00a0s"
+        assert i18n.format_seconds(60.0, 0) == "60\u00a0s"
+        assert i18n.format_percent(0.5) == "50\u00a0%"
+        assert i18n.format_percent(0.125, 1) == "12,5\u00a0%"
+        assert i18n.format_datetime(moment) == "24 nov. 2026, 16:05:03"
+        assert i18n.format_time(moment) == "16:05:03"
+        assert i18n._("{seconds}", seconds=0.5) == "0,5"
+    with i18n.language("en"):
+        assert i18n.format_number(10000.5) == "10,000.5"
+        assert i18n.format_seconds(0.012) == "0.012 s"
+        assert i18n.format_percent(0.125, 1) == "12.5%"
+        assert i18n.format_datetime(moment) == "Nov 24, 2026, 4:05:03\u202fPM"
+        assert i18n.format_time(moment, "short") == "4:05\u202fPM"
