@@ -160,6 +160,13 @@ def N_plural(singular: str, plural: str) -> tuple[str, str]:
     return singular, plural
 
 
+def upstream(text: str) -> str:
+    """Upstream's own words (oslo.messaging's, Nova's), kept as they are in every language:
+    what learners will find in a real service's log, or text that travels on the wire.
+    Writing it says so on purpose, where ``_()`` would otherwise be expected."""
+    return text
+
+
 def _field(value: object) -> object:
     """Numbers are written the local way (French: 10 000,5)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
