@@ -21,12 +21,30 @@ CATALOG = ROOT / "locales" / "fr" / "LC_MESSAGES" / "course.po"
 FIELD = re.compile(r"\{(\w*)[^{}]*\}")
 
 
-def code_messages() -> set[str]:
-    """Every msgid the helpers pass to ``_()``."""
+#: What marks a msgid in the code: ``_()``, ``N_()`` (translated later, argparse's words),
+#: and the plural ones (a (singular, plural) pair).
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "N_plural": (1, 2)}
+
+
+def code_messages() -> set[str | tuple[str, str]]:
+    """Every msgid the helpers pass to ``_()`` (and the other markers)."""
     found = extract_from_dir(str(ROOT / "course"), method_map=[("**.py", "python")],
-                             keywords={"_": None})
+                             keywords=KEYWORDS)
     return {message for _file, _line, message, _comments, _context in found
-            if isinstance(message, str)}
+            if isinstance(message, (str, tuple))}
+
+
+def translated(message) -> bool:
+    """Every form of the entry has its French (a plural has several)."""
+    forms = message.string if isinstance(message.string, tuple) else (message.string,)
+    return bool(message.string) and all(forms)
+
+
+def texts(message) -> list[tuple[str, str]]:
+    """(msgid, msgstr) pairs of an entry: one, or each plural form with the plural id."""
+    if isinstance(message.id, tuple):
+        return [(message.id[min(i, 1)], form) for i, form in enumerate(message.string)]
+    return [(message.id, message.string)]
 
 
 def catalog():
@@ -36,7 +54,8 @@ def catalog():
 
 def test_every_message_is_translated():
     po = catalog()
-    missing = sorted(m for m in code_messages() if not (po.get(m) and po.get(m).string))
+    missing = sorted(map(str, (m for m in code_messages()
+                               if not (po.get(m) and translated(po.get(m))))))
     assert not missing, f"untranslated in {CATALOG.name}: {missing}"
 
 
@@ -49,19 +68,18 @@ def test_no_fuzzy_or_obsolete_entries():
 
 def test_translations_keep_their_fields():
     for message in catalog():
-        if message.id and message.string:
-            assert sorted(FIELD.findall(message.id)) == sorted(FIELD.findall(message.string)), (
-                message.id)
+        if message.id and translated(message):
+            for msgid, msgstr in texts(message):
+                assert sorted(FIELD.findall(msgid)) == sorted(FIELD.findall(msgstr)), msgid
 
 
 def test_french_typography():
     """No plain space before : ; ! ? (French uses no-break spaces there), no ASCII quotes."""
     for message in catalog():
-        if not message.string:
-            continue
-        text = re.sub(r"`[^`]*`", "", message.string)  # code spans keep their own spacing
-        assert not re.search(r" [:;!?]", text), f"plain space before punctuation: {text!r}"
-        assert not re.search(r'"[^"]*"', text), f"use « » in French: {text!r}"
+        for _msgid, msgstr in texts(message) if message.id else ():
+            text = re.sub(r"`[^`]*`", "", msgstr)  # code spans keep their own spacing
+            assert not re.search(r" [:;!?]", text), f"plain space before punctuation: {text!r}"
+            assert not re.search(r'"[^"]*"', text), f"use « » in French: {text!r}"
 
 
 def test_msgfmt_accepts_the_catalog():
