@@ -49,13 +49,15 @@ ARGPARSE_PLURALS = (N_plural("expected %s argument", "expected %s arguments"),)
 
 
 def description() -> str:
-    return _("The course's helpers from a terminal.\n\n"
-             "  python -m course boot                      # boot a VM, print every hop\n"
-             "  python -m course serve nova-compute --host compute1 --transport-url "
-             "rabbit://...\n"
-             "  python -m course topology --transport-url rabbit://user:pass@host:5672/\n\n"
-             "`serve` runs one simulated service as its own process, so one lab can span "
-             "several\nprocesses (and machines) sharing one RabbitMQ.")
+    """The --help's text: what the command line is, with examples (the commands themselves
+    are identifiers, the same in every language)."""
+    return "\n".join([
+        _("The course's helpers from a terminal."), "",
+        "  python -m course boot                      # " + _("boot a VM, print every hop"),
+        "  python -m course serve nova-compute --host compute1 --transport-url rabbit://...",
+        "  python -m course topology --transport-url rabbit://user:pass@host:5672/", "",
+        _("`serve` runs one simulated service as its own process, so one lab can span several\n"
+          "processes (and machines) sharing one RabbitMQ.")])
 
 
 def chosen_language(argv: Sequence[str]) -> str | None:
