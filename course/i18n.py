@@ -75,6 +75,13 @@ def catalog(lang: str) -> dict[str, str]:
             and isinstance(m.id, str)}
 
 
+def N_(msgid: str) -> str:
+    """Mark ``msgid`` for the catalog without translating it now: module-level texts
+    (exercise titles, hints, quiz questions) are translated when shown, in the
+    language of that moment."""
+    return msgid
+
+
 def _(msgid: str, **fields: object) -> str:
     """Translate ``msgid`` into the learner's language, then fill its ``{fields}``."""
     text = catalog(get_language()).get(msgid, msgid)

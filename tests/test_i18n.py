@@ -23,7 +23,7 @@ FIELD = re.compile(r"\{(\w*)[^{}]*\}")
 def code_messages() -> set[str]:
     """Every msgid the helpers pass to ``_()``."""
     found = extract_from_dir(str(ROOT / "course"), method_map=[("**.py", "python")],
-                             keywords={"_": None})
+                             keywords={"_": None, "N_": None})
     return {message for _file, _line, message, _comments, _context in found
             if isinstance(message, str)}
 

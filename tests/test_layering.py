@@ -18,6 +18,7 @@ SIMULATION = ("course.openstack",)
 BROKER = ("course.broker", "course.embedded", "course.kombu_transport", "course.routing",
           "course.transport_url")
 TOP = ("course.lab", "course.views")
+LESSONS = ("course.exercises",)  # what lessons import: nothing else imports it
 
 #: (modules, what they must never import)
 RULES = [
@@ -117,4 +118,13 @@ def test_imports_point_one_way():
     wrong = sorted((source, target) for source, targets in graph.items()
                    for modules_, forbidden in RULES if within(source, modules_)
                    for target in targets if within(target, forbidden))
+    assert wrong == []
+
+
+def test_only_lessons_import_the_exercises():
+    """Exercises sit above the lab, beside the lessons: no helper module imports them."""
+    graph = import_graph()
+    wrong = sorted((source, target) for source, targets in graph.items()
+                   if not within(source, LESSONS)
+                   for target in targets if within(target, LESSONS))
     assert wrong == []
