@@ -8,22 +8,14 @@
     ex.quiz.answer("q1", "b")
     ex.progress()           # where you stand in this lesson
 
-``core`` decides (it never raises on an answer), ``view`` shows, ``quiz`` asks,
-``evidence`` reads the lab the checks inspect.
+``core`` decides and never raises on an answer; ``result`` holds what it found;
+``view`` shows it; ``quiz`` asks; ``evidence`` reads the lab the checks inspect.
 """
 
-from .core import (
-                   CORRECT,
-                   NOT_ATTEMPTED,
-                   NOT_YET,
-                   Exercise,
-                   ExerciseSet,
-                   NotAttempted,
-                   NotYet,
-                   Result,
-                   VisibleOnly,
-)
+from .core import Exercise, ExerciseSet, NotAttempted, NotYet, VisibleOnly
 from .quiz import Choice, Question, Quiz
+from .result import CORRECT, NOT_ATTEMPTED, NOT_YET
+from .view import Result
 
 __all__ = ["CORRECT", "NOT_ATTEMPTED", "NOT_YET", "Choice", "Exercise", "ExerciseSet",
            "NotAttempted", "NotYet", "Question", "Quiz", "Result", "VisibleOnly"]

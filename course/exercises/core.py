@@ -26,27 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import CourseError
-from ..i18n import N_, _
+from ..i18n import N_
 from ..transport_url import mask_url
+from .result import CORRECT, NOT_ATTEMPTED, NOT_YET, Message
+from .view import Hint, Progress, Result, Solution
 
 log = logging.getLogger(__name__)
-
-CORRECT, NOT_YET, NOT_ATTEMPTED = "correct", "not yet", "not attempted"
-
-
-@dataclass(frozen=True)
-class Message:
-    """An English msgid and its fields, translated when shown (not when raised)."""
-
-    msgid: str
-    fields: dict[str, Any] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        try:
-            return _(self.msgid, **self.fields)
-        except (KeyError, IndexError, ValueError):  # a field the msgid does not name
-            return self.msgid
-
 
 class Feedback(Exception):
     """What a check found; ``verify`` raises it, ``check`` shows it."""
@@ -77,31 +62,6 @@ class VisibleOnly:
 
     msgid: str
     fields: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Result:
-    """One check's outcome: ``status`` and the message to show."""
-
-    title: Message
-    status: str
-    message: Message | None = None
-    visible_only: bool = False
-
-    @property
-    def correct(self) -> bool:
-        return self.status == CORRECT
-
-    def __bool__(self) -> bool:
-        return self.correct
-
-    def __str__(self) -> str:
-        from .view import result_text
-        return result_text(self)
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from .view import result_bundle
-        return result_bundle(self)
 
 
 STARTER_LEFT = N_("The cell above still holds `...`: replace it with your answer, "
@@ -157,7 +117,6 @@ class Exercise:
 
     def hint(self, number: int | None = None) -> Any:
         """The next hint (or hint ``number``): each is more concrete than the one before."""
-        from .view import Hint
         if not self.hints:
             return Hint(self, 0)
         if not isinstance(number, int) or isinstance(number, bool):
@@ -168,7 +127,6 @@ class Exercise:
 
     def solution(self) -> Any:
         """One solution, with why it works."""
-        from .view import Solution
         return Solution(self)
 
     # -- the one place a check's outcome is decided ---------------------------------
@@ -228,5 +186,4 @@ class ExerciseSet:
 
     def progress(self) -> Any:
         """A table of where you are: each exercise's last result, and the quiz's score."""
-        from .view import Progress
         return Progress(self)

@@ -16,8 +16,8 @@ from typing import Any
 
 from ..display import Display
 from ..i18n import N_, _
-from .core import CORRECT, NOT_ATTEMPTED, NOT_YET, Message, Result
-from .view import markdown_html, result_bundle
+from .result import CORRECT, NOT_ATTEMPTED, NOT_YET, Message
+from .view import Result, markdown_html, result_bundle
 
 
 @dataclass(frozen=True)

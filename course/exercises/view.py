@@ -9,17 +9,33 @@ ever shows a check's own code: only its messages, a hint, or the solution asked 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from markdown_it import MarkdownIt
 
 from ..display import Display, table
 from ..i18n import N_, _
-from .core import CORRECT, NOT_ATTEMPTED, NOT_YET, Message, Result
+from .result import CORRECT, NOT_ATTEMPTED, NOT_YET, Message, Outcome
 
-if TYPE_CHECKING:
-    from .core import Exercise, ExerciseSet
+
+class Exercise(Protocol):
+    """What the views read of an exercise (``core.Exercise`` has it)."""
+
+    name: str
+    title: str
+    hints: tuple[str, ...]
+    explanation: str
+    solution_code: str
+    attempts: int
+    last: Outcome | None
+
+
+class ExerciseSet(Protocol):
+    exercises: Sequence[Exercise]
+    quiz: Any
 
 #: status -> (symbol, label msgid, colour)
 STATUS = {
@@ -48,19 +64,30 @@ def _box(colour: str, heading: str, body: str) -> str:
             f'<b style="color:{colour}">{heading}</b>{body}</div>')
 
 
-def _label(result: Result) -> tuple[str, str, str]:
+@dataclass(frozen=True)
+class Result(Outcome):
+    """An outcome that shows itself: HTML in a notebook, text elsewhere."""
+
+    def __str__(self) -> str:
+        return result_text(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return result_bundle(self)
+
+
+def _label(result: Outcome) -> tuple[str, str, str]:
     symbol, label, colour = STATUS[result.status]
     return symbol, _(VISIBLE_ONLY) if result.visible_only else _(label), colour
 
 
-def result_text(result: Result) -> str:
+def result_text(result: Outcome) -> str:
     symbol, label, _colour = _label(result)
     title = str(result.title)
     head = f"{symbol} {label}" + (f" ({title})" if title else "")
     return f"{head}: {result.message}" if result.message is not None else head
 
 
-def result_bundle(result: Result) -> dict[str, str]:
+def result_bundle(result: Outcome) -> dict[str, str]:
     symbol, label, colour = _label(result)
     title = str(result.title)
     heading = html.escape(f"{symbol} {label}" + (f" · {title}" if title else ""))
