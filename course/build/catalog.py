@@ -76,24 +76,27 @@ def merge(root: Path, po: str, pot_text: str) -> str:
     with tempfile.TemporaryDirectory(prefix="course-build-") as tmp:
         pot = Path(tmp) / "notebooks.pot"
         pot.write_text(pot_text, encoding="utf-8")
-        merged = _run([msgmerge, "--quiet", "--previous", "-o", "-", po, str(pot)], root, po)
-        return _run([msgattrib, "--no-obsolete", "-o", "-", "-"], root, po, merged)
+        # --force-po: a catalog of a project with no lesson yet is still written (its header)
+        merged = _run([msgmerge, "--quiet", "--previous", "--force-po", "-o", "-", po, str(pot)],
+                      root, po)
+        return _run([msgattrib, "--no-obsolete", "--force-po", "-o", "-", "-"], root, po, merged)
 
 
 def _run(command: list[str], root: Path, po: str, stdin: str | None = None) -> str:
     result = subprocess.run(command, cwd=root, input=stdin, capture_output=True,
                             text=True, encoding="utf-8")
     if result.returncode != 0:
-        raise BuildError(f"{po}: {Path(command[0]).name}: {complaint(po, result.stderr)}")
+        program = command[0]
+        raise BuildError(f"{po}: {Path(program).name}: {complaint(po, result.stderr, program)}")
     return result.stdout
 
 
-def complaint(po: str, stderr: str) -> str:
-    """gettext's first complaint about ``po``, as "line N: what" (its own form is
-    "po:N: what")."""
+def complaint(po: str, stderr: str, program: str) -> str:
+    """gettext's first complaint about ``po``, as "line N: what" (its own forms are
+    "po:N: what" and "program: po: what")."""
     first = (stderr.strip().splitlines() or ["failed"])[0]
-    for prefix in (f"{po}:", "<stdin>:"):
-        first = first.removeprefix(prefix)
+    for prefix in (f"{program}: ", f"{Path(program).name}: ", f"{po}:", "<stdin>:"):
+        first = first.removeprefix(prefix).lstrip()
     number, _, what = first.partition(":")
     return f"line {number}:{what}" if number.isdigit() else first.strip()
 

@@ -110,7 +110,8 @@ def msgfmt_rejects(root: Path) -> list[Problem]:
         result = subprocess.run([msgfmt, "--check", "-o", os.devnull, name], cwd=root,
                                 capture_output=True, text=True)
         if result.returncode != 0:
-            found.append(Problem(name, f"msgfmt --check: {catalog.complaint(name, result.stderr)}"))
+            why = catalog.complaint(name, result.stderr, msgfmt)
+            found.append(Problem(name, f"msgfmt --check: {why}"))
     return found
 
 
@@ -146,7 +147,6 @@ def english_left(root: Path) -> list[Problem]:
     project = Project(root)
     found = []
     for lang in project.built_languages():
-        homographs = HOMOGRAPHS.get(lang, frozenset())
         for path in sorted(project.built(lang).iterdir()):
             name = project.rel(path)
             try:
@@ -155,7 +155,7 @@ def english_left(root: Path) -> list[Problem]:
                 found.append(Problem.parse(str(error)))
                 continue
             for where, text in texts:
-                words = sorted({w for w in english_words(text) if w not in homographs})
+                words = sorted(set(english_words(text, lang)))
                 if words:
                     found.append(Problem(name, f"{where}: still English ({', '.join(words)}): "
                                                f"{_quote(text)}", source.lesson(path)))
@@ -181,10 +181,13 @@ def _prose(path: Path, name: str) -> list[tuple[str, str]]:
     return found
 
 
-def english_words(markdown: str) -> list[str]:
-    """The English function words of a Markdown block, as written, after leaving out
-    code spans and blocks, URLs, link targets, HTML tags and italic terms (``*call*``)."""
-    return [w for w in _words(" ".join(_visible(markdown))) if w.lower() in ENGLISH_WORDS]
+def english_words(markdown: str, lang: str) -> list[str]:
+    """The English function words of a Markdown block in ``lang``, as written, after
+    leaving out code spans and blocks, URLs, link targets, HTML tags, italic terms
+    (``*call*``) and the words ``lang`` spells the same way."""
+    homographs = HOMOGRAPHS.get(lang, frozenset())
+    return [w for w in _words(" ".join(_visible(markdown)))
+            if w.lower() in ENGLISH_WORDS and w not in homographs]
 
 
 def _visible(markdown: str) -> list[str]:

@@ -36,6 +36,12 @@ def has_call(source: str) -> bool:
     return _literal(source) is not None
 
 
+def missing(where: str) -> BuildError:
+    """The error for a notebook (named ``where``) whose first code cell lacks the call."""
+    return BuildError(f"{where}: its first code cell must call {CALL} "
+                      "(the built notebook says its own language there)")
+
+
 def set_language(source: str, lang: str, where: str) -> str:
     """``source`` with its ``course.notebook_language("en")`` saying ``lang`` instead.
 
@@ -43,8 +49,7 @@ def set_language(source: str, lang: str, where: str) -> str:
     """
     literal = _literal(source)
     if literal is None:
-        raise BuildError(f"{where}: its first code cell must call {CALL} "
-                         "(the built notebook says its own language there)")
+        raise missing(where)
     begin = line_starts(source)[literal.lineno - 1]
     raw = source[begin:].encode("utf-8")  # ast's columns count UTF-8 bytes
     start = begin + len(raw[:literal.col_offset].decode("utf-8"))

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
+from nbformat import NotebookNode
+
 from . import catalog, render, source
 from .problems import BuildError, Problem
 
@@ -63,7 +66,7 @@ class Source:
     path: Path
     name: str  # relative to the project
     messages: list[source.Message]
-    notebook: object | None = None
+    notebook: NotebookNode | None = None
     text: str | None = None
 
 
@@ -73,7 +76,7 @@ class Plan:
 
     project: Project
     sources: list[Source] = field(default_factory=list)
-    template: object | None = None  # the babel Catalog of every message
+    template: Catalog | None = None  # every message of every source
     catalogs: dict[Path, str] = field(default_factory=dict)  # merged PO text
     outputs: dict[Path, str] = field(default_factory=dict)  # built notebooks and Markdown
     reports: dict[Path, render.Report] = field(default_factory=dict)

@@ -81,7 +81,7 @@ def notebook(english: nbformat.NotebookNode, lesson: str, lang: str,
             cell.outputs = []
             cell.execution_count = None
     if first_code:
-        language.set_language("", lang, source)  # no code cell at all: the same error
+        raise language.missing(source)  # not a single code cell
     built.metadata["course"] = {"language": lang, "source": source,
                                 "built_by": "python -m course.build: edit the English "
                                             "notebook and the catalog, not this file"}

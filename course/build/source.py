@@ -113,10 +113,3 @@ def notebook_messages(notebook: nbformat.NotebookNode, lesson_name: str,
                 warnings.append(f"{name}: cell {number}: {error}")
     return found, warnings
 
-
-def file_messages(path: Path, name: str | None = None) -> tuple[list[Message], list[str]]:
-    """The messages of a source file, a notebook (``.ipynb``) or Markdown (``.md``)."""
-    name = name or str(path)
-    if path.suffix == ".ipynb":
-        return notebook_messages(read_notebook(path, name), lesson(path), name)
-    return markdown_messages(read_text(path, name), lesson(path))[0], []
