@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the project folder (default: the current one)")
     args = parser.parse_args(argv)
     project = pipeline.Project(args.root.resolve())
+    if not project.root.is_dir():
+        print(f"error: {args.root}: no such folder", file=sys.stderr)
+        return 1
     try:
         if args.check:
             return check(project)

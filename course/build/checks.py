@@ -11,6 +11,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from course.i18n import LANGUAGES
+
 from . import blocks, catalog, comments, pipeline, source
 from .pipeline import Project
 from .problems import BuildError, Problem
@@ -80,8 +82,6 @@ def catalog_entries(root: Path) -> list[Problem]:
 
 def _course_languages() -> tuple[str, ...]:
     """The languages the course speaks (course.i18n), English being the source."""
-    from course.i18n import LANGUAGES
-
     return tuple(lang for lang in LANGUAGES if lang != pipeline.SOURCE_LANGUAGE)
 
 

@@ -117,7 +117,7 @@ def plan(project: Project) -> Plan:
     _find_orphans(result)
     if not result.sources:
         return result
-    result.template = catalog.template([(s.name, m) for s in result.sources for m in s.messages])
+    result.template = _template(result.sources)
     pot_text = catalog.po_text(result.template)
     for lang in project.languages():
         po = project.catalog(lang)
@@ -194,13 +194,13 @@ def write(result: Plan) -> list[str]:
     for po, text in result.catalogs.items():
         old = _current(po)
         if old is None or not catalog.same_catalog(old, text):
-            po.write_text(text, encoding="utf-8")
+            po.write_text(text, encoding="utf-8", newline="\n")
             done.append(f"updated {rel(po)}")
     for path, text in result.outputs.items():
         verb = "unchanged"
         if _current(path) != text:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            path.write_text(text, encoding="utf-8", newline="\n")
             verb = "wrote"
         done.append(f"{verb} {rel(path)} ({result.reports[path]})")
     for path in result.orphans:
@@ -218,11 +218,16 @@ def init(project: Project, lang: str) -> Path:
     sources, errors, _warnings = read_sources(project)
     if errors:
         raise BuildError(errors[0])
-    pot = catalog.template([(s.name, m) for s in sources for m in s.messages])
+    pot = _template(sources)
     text = catalog.new_catalog(lang, pot)
-    catalog.tool("msgmerge")  # before writing anything: the file is written once, final
+    catalog.tool("msgmerge")  # said before anything is written
     po.parent.mkdir(parents=True, exist_ok=True)
-    po.write_text(text, encoding="utf-8")
-    po.write_text(catalog.merge(project.root, project.rel(po), catalog.po_text(pot)),
-                  encoding="utf-8")
+    po.write_text(text, encoding="utf-8", newline="\n")
+    # Once through msgmerge, so the file is already in the form every build writes.
+    merged = catalog.merge(project.root, project.rel(po), catalog.po_text(pot))
+    po.write_text(merged, encoding="utf-8", newline="\n")
     return po
+
+
+def _template(sources: list[Source]) -> Catalog:
+    return catalog.template([(s.name, m) for s in sources for m in s.messages])
