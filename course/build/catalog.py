@@ -62,11 +62,6 @@ def po_text(catalog: Catalog) -> str:
     return out.getvalue().decode("utf-8")
 
 
-def keys(catalog: Catalog) -> list[Key]:
-    """The (msgctxt, msgid) of each real entry (not the header)."""
-    return [(m.context or "", m.id) for m in catalog if m.id and isinstance(m.id, str)]
-
-
 def merge(root: Path, po: str, pot_text: str) -> str:
     """The catalog at ``root / po`` merged with a template: what it becomes, not written.
 
