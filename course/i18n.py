@@ -150,8 +150,9 @@ def ngettext(singular: str, plural: str, n: int, **fields: object) -> str:
 
 
 def N_(msgid: str) -> str:
-    """Mark ``msgid`` for the catalog without translating it now (gettext's ``N_``): the
-    words other code translates later, such as argparse's own."""
+    """Mark ``msgid`` for the catalog without translating it now (gettext's ``N_``):
+    module-level texts (exercise titles, hints, quiz questions) are translated when shown,
+    in the language of that moment; argparse's own words are translated by argparse."""
     return msgid
 
 

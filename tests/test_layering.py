@@ -18,6 +18,7 @@ SIMULATION = ("course.openstack",)
 BROKER = ("course.broker", "course.embedded", "course.kombu_transport", "course.routing",
           "course.transport_url")
 TOP = ("course.lab", "course.views")
+LESSONS = ("course.exercises",)  # what lessons import: nothing else imports it
 
 #: (modules, what they must never import)
 RULES = [
@@ -27,6 +28,8 @@ RULES = [
     (SIMULATION, (*RENDERERS, *TOP)),
     (("course.rpc",), (*SIMULATION, *RENDERERS, *TOP, "course.topology")),
     (BROKER, (*RECORDS, *RENDERERS, *SIMULATION, *TOP, "course.rpc")),
+    # The translation pipeline reads and writes files: nothing of the running course.
+    (("course.build",), (*RECORDS, *RENDERERS, *SIMULATION, *TOP, *BROKER, "course.rpc")),
 ]
 
 
@@ -117,4 +120,13 @@ def test_imports_point_one_way():
     wrong = sorted((source, target) for source, targets in graph.items()
                    for modules_, forbidden in RULES if within(source, modules_)
                    for target in targets if within(target, forbidden))
+    assert wrong == []
+
+
+def test_only_lessons_import_the_exercises():
+    """Exercises sit above the lab, beside the lessons: no helper module imports them."""
+    graph = import_graph()
+    wrong = sorted((source, target) for source, targets in graph.items()
+                   if not within(source, LESSONS)
+                   for target in targets if within(target, LESSONS))
     assert wrong == []

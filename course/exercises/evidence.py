@@ -1,0 +1,74 @@
+"""What checks read, and how they read a learner's answer, kindly.
+
+Checks look at the lab running now (:func:`lab`), its broker (:func:`topology`, and
+``Topology.route`` for "where would this message go?") and its trace.  Each helper
+raises :class:`~course.exercises.core.NotYet` with a message that says what is missing
+instead of failing on it, so a lesson's checks stay short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..i18n import N_
+from ..lab import Lab
+from ..topology import Topology
+from .core import NotYet
+
+NO_LAB = N_("No lab is running: run the cell near the top of this lesson that starts it "
+            "(`lab = course.Lab()`), then check again.")
+NOT_NAMES = N_("Write the answer as a set of names in quotes, e.g. `{example}`; "
+               "this answer is {kind}.")
+NOT_A_NUMBER = N_("Write the answer as a whole number, e.g. `{example}`; this answer is {kind}.")
+
+
+def lab() -> Lab:
+    """The lab this kernel runs now."""
+    current = Lab.current()
+    if current is None:
+        raise NotYet(NO_LAB)
+    return current
+
+
+def topology() -> Topology:
+    """What the lab's broker holds now (exchanges, queues, bindings, counts)."""
+    return lab().topology()
+
+
+def kind(value: Any) -> str:
+    """A learner-readable name of a value's type: ``a dict``, ``None``."""
+    if value is None:
+        return "None"
+    name = type(value).__name__
+    return f"`{name}`"
+
+
+def names(answer: Any, example: str = "{'a', 'b'}") -> set[str]:
+    """A set of names from a string, or a list, tuple or set of strings."""
+    if isinstance(answer, str):
+        return {answer}
+    if isinstance(answer, Iterable) and not isinstance(answer, (bytes, dict)):
+        items = list(answer)
+        if all(isinstance(item, str) for item in items):
+            return set(items)
+    raise NotYet(NOT_NAMES, example=example, kind=kind(answer))
+
+
+def number(answer: Any, example: str = "3") -> int:
+    """A whole number, given as an int or as digits in a string."""
+    if isinstance(answer, bool):
+        raise NotYet(NOT_A_NUMBER, example=example, kind=kind(answer))
+    if isinstance(answer, int):
+        return answer
+    if isinstance(answer, float) and answer.is_integer():
+        return int(answer)
+    if isinstance(answer, str) and answer.strip().isdigit():
+        return int(answer.strip())
+    raise NotYet(NOT_A_NUMBER, example=example, kind=kind(answer))
+
+
+def listed(values: Iterable[str]) -> str:
+    """``{'a', 'b'}`` as a learner would write it, sorted (empty: ``set()``)."""
+    values = sorted(values)
+    return "{" + ", ".join(repr(v) for v in values) + "}" if values else "set()"
