@@ -84,7 +84,9 @@ def result_text(result: Outcome) -> str:
     symbol, label, _colour = _label(result)
     title = str(result.title)
     head = f"{symbol} {label}" + (f" ({title})" if title else "")
-    return f"{head}: {result.message}" if result.message is not None else head
+    if result.message is None:
+        return head
+    return _("{heading}: {message}", heading=head, message=str(result.message))
 
 
 def result_bundle(result: Outcome) -> dict[str, str]:
@@ -117,7 +119,9 @@ class Hint(Display):
 
     def text(self) -> str:
         heading, body, more = self.parts()
-        return "\n".join(p for p in (f"💡 {heading}: {body}" if body else heading, more) if p)
+        first = (_("{heading}: {message}", heading=f"💡 {heading}", message=body)
+                 if body else heading)
+        return "\n".join(p for p in (first, more) if p)
 
     def rich(self) -> dict[str, str]:
         heading, body, more = self.parts()
