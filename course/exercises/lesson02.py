@@ -56,8 +56,11 @@ OTHER_KEYS = ("notifications.info", "versioned_notifications.info", "notificatio
               "notifications.critical", "compute.compute1", "conductor")
 
 FANOUT = "compute_fanout"
+#: What tools and diagrams call the default exchange (English and French), not its name.
 DEFAULT_LABELS = ("(amqp default)", "amqp default", "default", "amq.default",
-                  "default exchange", "the default exchange")
+                  "default exchange", "the default exchange", "(amqp par défaut)",
+                  "amqp par défaut", "par défaut", "défaut", "exchange par défaut",
+                  "l'exchange par défaut", "l’exchange par défaut")
 HEX_ID = re.compile(r"[0-9a-f]{32}")
 
 log = logging.getLogger(__name__)
