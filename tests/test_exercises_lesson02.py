@@ -7,6 +7,7 @@ from __future__ import annotations
 import kombu
 import pytest
 from exercise_helpers import says
+from notebook_checks import assert_lesson_translated
 
 import course
 from course.exercises import CORRECT, NOT_ATTEMPTED, NOT_YET
@@ -213,6 +214,10 @@ def test_quiz():
     assert says(ex.quiz.answer("q4", "a"), NOT_YET, "2010")
     assert says(ex.quiz.answer("q5", "a"), CORRECT)
     assert says(ex.quiz.answer("q5", "b"), NOT_YET, "adds a binding")
+
+
+def test_the_lesson_is_translated():
+    assert_lesson_translated("02-amqp-building-blocks")
 
 
 # -- last: a lab of its own (a new lab stops the module's) --------------------------------
