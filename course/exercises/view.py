@@ -109,18 +109,18 @@ class Hint(Display):
         if not self.number:
             return _("No hint for this one."), "", ""
         heading = _("Hint {n} of {total}", n=self.number, total=len(hints))
-        name = self.exercise.name
         if self.number < len(hints):
-            more = _("For a more concrete hint: `{call}`.",
-                     call=f"ex.{name}.hint({self.number + 1})")
+            call = f"ex.{self.exercise.name}.hint({self.number + 1})"
+            more = _("For a more concrete hint: `{call}`.", call=call)
         else:
-            more = _("Still stuck? `{call}` shows a solution.", call=f"ex.{name}.solution()")
+            call = f"ex.{self.exercise.name}.solution()"
+            more = _("Still stuck? `{call}` shows a solution.", call=call)
         return heading, str(Message(hints[self.number - 1])), more
 
     def text(self) -> str:
         heading, body, more = self.parts()
-        first = (_("{heading}: {message}", heading=f"💡 {heading}", message=body)
-                 if body else heading)
+        bulb = f"💡 {heading}"
+        first = _("{heading}: {message}", heading=bulb, message=body) if body else bulb
         return "\n".join(p for p in (first, more) if p)
 
     def rich(self) -> dict[str, str]:
