@@ -4,6 +4,8 @@ every check must say Correct."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
@@ -55,3 +57,42 @@ def test_a_wrong_solution_fails_the_solutions_run(tmp_path):
     nbformat.write(nb, path)
     with pytest.raises(CellExecutionError, match="AssertionError"):
         execute(path, solutions=True)
+
+
+def relative_links(markdown: str) -> list[str]:
+    """The targets of the Markdown links of a text that point inside the repository."""
+    from markdown_it import MarkdownIt
+
+    found = []
+    stack = list(MarkdownIt("commonmark").enable("table").parse(markdown))
+    while stack:
+        token = stack.pop()
+        stack.extend(token.children or [])
+        href = token.attrGet("href") if token.type == "link_open" else None
+        if href and "://" not in href and not href.startswith(("#", "mailto:")):
+            found.append(str(href).split("#")[0])
+    return found
+
+
+def documents() -> list[tuple[Path, str]]:
+    root = Path(__file__).resolve().parent.parent
+    docs = [(root / "README.md", (root / "README.md").read_text(encoding="utf-8"))]
+    for path in sorted((root / "notebooks").rglob("*")):
+        if path.suffix == ".md":
+            docs.append((path, path.read_text(encoding="utf-8")))
+        elif path.suffix == ".ipynb":
+            nb = nbformat.read(path, as_version=4)
+            docs.append((path, "\n\n".join(c.source for c in nb.cells
+                                           if c.cell_type == "markdown")))
+    return docs
+
+
+def test_every_link_between_lessons_leads_somewhere():
+    broken = [f"{path.name}: {href}" for path, text in documents()
+              for href in relative_links(text) if not (path.parent / href).exists()]
+    assert broken == []
+
+
+def test_the_link_check_sees_a_broken_link():
+    assert relative_links("[next](03-missing.ipynb) · [site](https://x.org)") == [
+        "03-missing.ipynb"]

@@ -205,7 +205,7 @@ class PredictRoute(Exercise):
 
 
 class ErrorQueue(Exercise):
-    title = N_("A queue for every error notification")
+    title = N_("One queue for all error notifications")
     call = "check()"
     expects = N_("This check reads the broker: declare the queue `errors` in the cell "
                  "above, then run `ex.q2.check()` with nothing between the brackets.")
@@ -422,7 +422,8 @@ quiz = Quiz(
                       "nova`, `priority: error`. A message arrives with the headers "
                       "`service: glance`, `priority: error`. Does the queue get it?"), (
         Choice(N_("No: every header must match."),
-               N_("No: that is `x-match: all`.")),
+               N_("Not here: requiring every header is what `x-match: all` does; this "
+                  "binding says `any`.")),
         Choice(N_("Yes: with `any`, one matching header is enough."),
                N_("Yes: `priority` matches; with `all` it would not."), correct=True),
         Choice(N_("No: a headers exchange routes on the routing key."),
