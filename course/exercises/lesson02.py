@@ -21,7 +21,7 @@ from typing import Any
 import kombu
 
 from ..errors import CourseError
-from ..i18n import N_
+from ..i18n import N_, _
 from ..topology import Topology
 from ..transport_url import mask_url
 from . import evidence
@@ -174,8 +174,9 @@ class PredictRoute(Exercise):
         routed, arrived = publish_on_a_copy(TOPIC_BINDINGS, Q1_KEY)
         live = _live_route(evidence.topology())
         if routed != arrived or (live is not None and live != arrived):
-            raise BrokerTrouble(f"Topology.route said {sorted(routed)}, "
-                                f"the broker delivered to {sorted(arrived)}")
+            raise BrokerTrouble(_("`Topology.route` said {routed}, but the broker delivered "
+                                  "to {arrived}.", routed=_codes(routed),
+                                  arrived=_codes(arrived)))
         unknown = answer - TOPIC_BINDINGS.keys()
         if unknown:
             raise NotYet(N_("No queue named {unknown} is bound to `{exchange}`: its queues "
