@@ -4,6 +4,7 @@
     cloud = lab.nova(computes=["compute1", "compute2"])
     vm = cloud.boot("vm1"); vm.wait()
     lab.trace.hops; lab.topology()
+    lab.wait_until(lambda: all(hop.receiver for hop in lab.trace.hops))
     lab.stop()
 
 Creating a new lab stops the previous one of the same process, so that
@@ -15,6 +16,8 @@ over the same queues; on the embedded broker it also empties the broker.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 import kombu
@@ -102,6 +105,20 @@ class Lab:
         """A live table of this lab's queues (ready, unacked, consumers, recent depths),
         like watching ``rabbitmqctl list_queues``; use it as a context manager."""
         return QueueMonitor(self.topology, interval=interval, history=history)
+
+    def wait_until(self, condition: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Wait until ``condition()`` is true, at most ``timeout`` seconds, and return its
+        last value: what a lesson waits for is a state (a message in a queue, every
+        message delivered), never a fixed time.
+
+            lab.wait_until(lambda: lab.topology().queues["compute.compute1"].messages == 1)
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            value = condition()
+            if value or time.monotonic() >= deadline:
+                return value
+            time.sleep(0.005)
 
     def describe(self) -> str:
         if self.embedded:

@@ -70,3 +70,17 @@ def test_boot_many_with_a_progress_bar_and_a_monitor(capsys):
                 in monitor.rows()}
         assert rows["compute.compute1"] == (0, 0, 1)
         assert len(monitor.samples) >= 2
+
+
+def test_wait_until_returns_as_soon_as_the_condition_holds():
+    with course.Lab() as lab:
+        seen = []
+        assert lab.wait_until(lambda: seen.append(1) or len(seen) >= 3) is True
+        assert len(seen) == 3
+        started = time.monotonic()
+        assert lab.wait_until(lambda: 0, timeout=0.05) == 0  # the last value, once time is up
+        assert 0.05 <= time.monotonic() - started < 1
+        cloud = lab.nova(computes=["compute1"], timings=Timings.zero())
+        cloud.service("nova-compute", "compute1").stop()
+        cloud.boot("vm1")  # the conductor casts the build a moment after the API answers
+        assert lab.wait_until(lambda: lab.topology().queues["compute.compute1"].messages == 1)
