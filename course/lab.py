@@ -5,6 +5,8 @@
     vm = cloud.boot("vm1"); vm.wait()
     lab.trace.hops; lab.topology()
     lab.wait_until(lambda: all(hop.receiver for hop in lab.trace.hops))
+    server = rpc.get_rpc_server(lab.transport("worker:host1"),      # a process of your own,
+                                rpc.Target(topic="work", server="host1"), [endpoint])
     lab.stop()
 
 Creating a new lab stops the previous one of the same process, so that
@@ -22,7 +24,7 @@ from typing import Any, ClassVar, TypeVar
 
 import kombu
 
-from . import broker, topology, views
+from . import broker, rpc, topology, views
 from .i18n import _
 from .openstack.cinder import CinderCloud
 from .openstack.cloud import Cloud
@@ -57,6 +59,7 @@ class Lab:
         #: Every message of this lab's clouds; ``.diagram()`` and ``.player()`` draw it.
         self.trace = views.Trace(trace_limit, snapshot=self.topology)
         self.clouds: list[Cloud] = []
+        self._transports: list[rpc.Transport] = []
         with Lab._current_lock:
             Lab._current = self
 
@@ -87,6 +90,16 @@ class Lab:
         cloud.start()
         self.clouds.append(cloud)
         return cloud
+
+    def transport(self, service: str, control_exchange: str = "openstack",
+                  **options: Any) -> rpc.Transport:
+        """A process of your own on this lab's broker, named ``service`` in the trace: give
+        it to ``rpc.get_rpc_server`` or ``rpc.get_rpc_client``.  When the lab stops, the
+        servers started on it stop and it is closed, like the lab's clouds."""
+        transport = rpc.get_transport(self.url, control_exchange, service=service,
+                                      trace=self.trace, options=options or None)
+        self._transports.append(transport)
+        return transport
 
     # -- looking at it --------------------------------------------------------------------
 
@@ -134,9 +147,12 @@ class Lab:
     # -- ending it ---------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stop every service this lab started (their queues stay on a real RabbitMQ)."""
+        """Stop every service this lab started, and the processes of :meth:`transport`
+        (their queues stay on a real RabbitMQ)."""
         while self.clouds:
             self.clouds.pop().stop()
+        while self._transports:
+            self._transports.pop().cleanup()
         with Lab._current_lock:
             if Lab._current is self:
                 Lab._current = None
