@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, TypeVar
 
 import kombu
@@ -151,8 +152,10 @@ class Lab:
         (their queues stay on a real RabbitMQ)."""
         while self.clouds:
             self.clouds.pop().stop()
-        while self._transports:
-            self._transports.pop().cleanup()
+        transports, self._transports = self._transports, []
+        if transports:  # at once: on RabbitMQ each consumer takes a moment to notice
+            with ThreadPoolExecutor(len(transports), thread_name_prefix="cleanup") as pool:
+                list(pool.map(rpc.Transport.cleanup, transports))
         with Lab._current_lock:
             if Lab._current is self:
                 Lab._current = None
