@@ -1,7 +1,9 @@
 # The two commands of the README:
 #   make lab    opens the course in JupyterLab, on the embedded broker
 #   make test   runs the whole test suite
-# Both create a virtual environment in .venv and install the project into it first.
+# and, for authors and translators:
+#   make notebooks  updates the catalogs, then builds notebooks/<lang>/ from notebooks/en/
+# Each creates a virtual environment in .venv and installs the project into it first.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,7 +12,7 @@ BIN := $(VENV)/bin
 TRANSPORT_URL ?= embedded://
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test bench lint
+.PHONY: lab test bench lint notebooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +35,6 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-lab
 	$(BIN)/python -m course.bench
+
+notebooks: $(VENV)/.installed-lab
+	$(BIN)/python -m course.build

@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .errors import CourseError
-from .i18n import _
+from .i18n import _, format_seconds
 
 #: Where Debian and Ubuntu install the server scripts (``/usr/sbin`` only wraps them).
 SERVER_DIRS = ("/usr/lib/rabbitmq/bin", "/usr/sbin", "/usr/local/sbin", "/opt/rabbitmq/sbin")
@@ -160,8 +160,8 @@ class RabbitMQNode:
             except (OSError, urllib.error.URLError):
                 time.sleep(0.2)
         raise RabbitMQUnavailable(_(
-            "RabbitMQ did not start within {seconds} s; its log is in {folder}.",
-            seconds=int(timeout), folder=str(self.folder)))
+            "RabbitMQ did not start within {duration}; its log is in {folder}.",
+            duration=format_seconds(timeout, 0), folder=str(self.folder)))
 
     def stop(self) -> None:
         """Stop the node and its port mapper, then delete its folder."""

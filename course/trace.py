@@ -188,8 +188,10 @@ def hops(events: Iterable[Event]) -> list[Hop]:
 
 
 def hop_header() -> list[str]:
-    """The columns of every hop table: AMQP's own words stay in English."""
-    return ["#", _("kind"), _("from"), "exchange", "routing key", "queue", _("to"), _("method")]
+    """The columns of every hop table, in the learner's language (``exchange`` is the
+    French operator's word too)."""
+    return ["#", _("kind"), _("from"), _("exchange"), _("routing key"), _("queue"), _("to"),
+            _("method")]
 
 
 def hop_cells(hop: Hop, method: str | None = None) -> list[str]:

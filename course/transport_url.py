@@ -28,7 +28,7 @@ import kombu
 from kombu.exceptions import KombuError
 
 from .errors import BrokerUnreachable, TransportURLError
-from .i18n import _
+from .i18n import _, format_seconds
 
 DEFAULT_PORT = 5672
 MASK = "****"
@@ -505,6 +505,6 @@ def _reason(error: BaseException, connection: kombu.Connection, vhost: str) -> s
         return _("the name {name} does not resolve (DNS): check the host name",
                  name=connection.hostname)
     if isinstance(cause, TimeoutError):
-        return _("no answer within {seconds} s (a firewall, or not a RabbitMQ port?)",
-                 seconds=round(connection.connect_timeout, 1))
+        return _("no answer within {duration} (a firewall, or not a RabbitMQ port?)",
+                 duration=format_seconds(connection.connect_timeout, 1))
     return _("unexpected error: {error}", error=mask_url(str(cause) or type(cause).__name__))

@@ -23,7 +23,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from .display import Display, table
-from .i18n import _
+from .i18n import UNIT_SPACE, _, format_number, format_percent, get_language
 from .topology import Topology
 
 #: Characters of the depth sparkline, from empty to full.
@@ -136,9 +136,35 @@ class QueueMonitor(Display):
         return self._widget
 
 
+class _Bar(tqdm):
+    """tqdm's bar with two more fields for ``bar_format``: ``{percent}`` and
+    ``{rate_local}``, written the learner's way (``50 %``, ``2,50 it/s`` in French)."""
+
+    @property
+    def format_dict(self) -> dict[str, Any]:
+        found = super().format_dict
+        total, unit, elapsed = found.get("total"), found.get("unit") or "it", found["elapsed"]
+        rate = found.get("rate") or (
+            (found["n"] - (found.get("initial") or 0)) / elapsed if elapsed else None)
+        found["percent"] = format_percent(found["n"] / total).rjust(5) if total else ""
+        per_second = UNIT_SPACE[get_language()] + f"{unit}/s"
+        found["rate_local"] = (format_number(rate, 2) if rate else "?") + per_second
+        return found
+
+
+def bar_format(description: str) -> str | None:
+    """tqdm's layout in French (``démarrage : 50 %|███ | 1/2 [00:01<00:01, 1,00 it/s]``);
+    None keeps tqdm's own, English one."""
+    if get_language() == "en":
+        return None
+    head = "{desc}\u00a0: " if description else ""
+    return head + "{percent}|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_local}]"
+
+
 class ProgressBar:
     """A ``(done, total)`` callback (what ``NovaCloud.boot_many`` reports to) drawn by
-    ``tqdm.auto``: a widget in a notebook, a line on stderr in a terminal.
+    ``tqdm.auto``: a widget in a notebook, a line on stderr in a terminal, its
+    percentage and rate written in the learner's language.
 
     A report of 0 done starts a new bar; the bar closes when everything is done.
     """
@@ -150,7 +176,8 @@ class ProgressBar:
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None or done == 0:
             self.close()
-            self.bar = tqdm(total=total, desc=self.description, leave=True)
+            self.bar = _Bar(total=total, desc=self.description, leave=True,
+                            bar_format=bar_format(self.description))
         self.bar.n = done
         self.bar.refresh()
         if done >= total:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from course import bench
-from course.bench import brokers, cloud, rpc
+from course.bench import brokers, cloud, lessons, rpc
 
 
 @pytest.fixture
@@ -18,13 +18,15 @@ def tiny(monkeypatch):
                                 (cloud, "BOOTS", 10), (cloud, "COMPUTES", 2),
                                 (cloud, "IDLE_SECONDS", 0.2), (cloud, "DIAGRAM_COMPUTES", 5)):
         monkeypatch.setattr(module, name, value)
+    monkeypatch.setattr(lessons, "lessons", lambda language="en": lessons.NOTEBOOKS.glob(
+        f"{language}/00-*.ipynb"))
 
 
 def test_every_section_reports_figures_and_targets(tiny, tmp_path, capsys):
     output = tmp_path / "bench.json"
     code = bench.main(["--no-rabbitmq", "--output", str(output)])
     report = json.loads(output.read_text())
-    assert set(report) >= {"brokers", "rpc", "cloud", "machine"}
+    assert set(report) >= {"brokers", "rpc", "cloud", "lessons", "machine"}
     assert [row["broker"] for row in report["brokers"]["rows"]] == [
         "kombu memory:// (polling 0)", "embedded"]
     assert report["cloud"]["rows"][0]["active"] == report["cloud"]["rows"][0]["boots"]

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,30 @@ CATALOG = ROOT / "locales" / "fr" / "LC_MESSAGES" / "course.po"
 FIELD = re.compile(r"\{(\w*)[^{}]*\}")
 
 
-def code_messages() -> set[str]:
-    """Every msgid the helpers pass to ``_()``."""
+#: What marks a msgid in the code: ``_()``, ``N_()`` (translated later, argparse's words),
+#: and the plural ones (a (singular, plural) pair).
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "N_plural": (1, 2)}
+
+
+def code_messages() -> set[str | tuple[str, str]]:
+    """Every msgid the helpers pass to ``_()`` (and the other markers)."""
     found = extract_from_dir(str(ROOT / "course"), method_map=[("**.py", "python")],
-                             keywords={"_": None, "N_": None})
+                             keywords=KEYWORDS)
     return {message for _file, _line, message, _comments, _context in found
-            if isinstance(message, str)}
+            if isinstance(message, (str, tuple))}
+
+
+def translated(message) -> bool:
+    """Every form of the entry has its French (a plural has several)."""
+    forms = message.string if isinstance(message.string, tuple) else (message.string,)
+    return bool(message.string) and all(forms)
+
+
+def texts(message) -> list[tuple[str, str]]:
+    """(msgid, msgstr) pairs of an entry: one, or each plural form with the plural id."""
+    if isinstance(message.id, tuple):
+        return [(message.id[min(i, 1)], form) for i, form in enumerate(message.string)]
+    return [(message.id, message.string)]
 
 
 def catalog():
@@ -35,7 +54,8 @@ def catalog():
 
 def test_every_message_is_translated():
     po = catalog()
-    missing = sorted(m for m in code_messages() if not (po.get(m) and po.get(m).string))
+    missing = sorted(map(str, (m for m in code_messages()
+                               if not (po.get(m) and translated(po.get(m))))))
     assert not missing, f"untranslated in {CATALOG.name}: {missing}"
 
 
@@ -48,19 +68,69 @@ def test_no_fuzzy_or_obsolete_entries():
 
 def test_translations_keep_their_fields():
     for message in catalog():
-        if message.id and message.string:
-            assert sorted(FIELD.findall(message.id)) == sorted(FIELD.findall(message.string)), (
-                message.id)
+        if message.id and translated(message):
+            for msgid, msgstr in texts(message):
+                assert sorted(FIELD.findall(msgid)) == sorted(FIELD.findall(msgstr)), msgid
+
+
+NBSP, NNBSP = "\u00a0", "\u202f"
+#: Words whose capital is often written without its accent.
+ACCENTED_CAPITALS = ("État", "Étape", "Échec", "Écrivez", "Élément", "Événement", "Être",
+                     "Évitez", "Émission", "Énorme")
+
+
+def typography_faults(msgstr: str) -> list[str]:
+    """What a French msgstr gets wrong in LESSONS.md's typography, code spans left out:
+    U+00A0 before a colon of prose and inside « », U+202F before ; ! ?, the typographic
+    apostrophe, accents on capitals."""
+    text = re.sub(r"`[^`]*`", "", msgstr)  # code spans keep their own spacing
+    faults = []
+    # A colon of prose ends a word group (URLs, host:port and %(name)s: are not prose).
+    for match in re.finditer(r"(.?):(?=\s|$)", text):
+        if match.group(1) != NBSP:
+            faults.append(f"U+00A0 before ':' (found {match.group(1)!r})")
+    for match in re.finditer(r"(.?)([;!?])(?=[\s)»\u00a0\u202f]|$)", text):
+        if match.group(1) != NNBSP:
+            faults.append(f"U+202F before {match.group(2)!r} (found {match.group(1)!r})")
+    for match in re.finditer(r"«(.?)|(.?)»", text):
+        if NBSP not in match.group(0):
+            faults.append(f"U+00A0 inside « » (in {match.group(0)!r})")
+    if re.search(r'"[^"]*"', text):
+        faults.append("« » rather than ASCII quotes")
+    if re.search(r"\w'\w", text):
+        faults.append("the typographic apostrophe ’")
+    if re.search(r"(?<![\w{])A(?![\w}])", text):
+        faults.append("À, not A")
+    for word in ACCENTED_CAPITALS:
+        bare = "E" + word[1:]
+        if re.search(rf"(?<!\w){bare}(?!\w)", text):
+            faults.append(f"{word}, not {bare}")
+    return faults
 
 
 def test_french_typography():
-    """No plain space before : ; ! ? (French uses no-break spaces there), no ASCII quotes."""
-    for message in catalog():
-        if not message.string:
-            continue
-        text = re.sub(r"`[^`]*`", "", message.string)  # code spans keep their own spacing
-        assert not re.search(r" [:;!?]", text), f"plain space before punctuation: {text!r}"
-        assert not re.search(r'"[^"]*"', text), f"use « » in French: {text!r}"
+    """LESSONS.md's typography in every French msgstr (plural forms too)."""
+    faults = {msgstr: typography_faults(msgstr) for message in catalog() if message.id
+              for _msgid, msgstr in texts(message)}
+    assert {msgstr: found for msgstr, found in faults.items() if found} == {}
+
+
+def test_typography_faults_are_caught():
+    planted = {
+        "Colonne inconnue : size ; choisissez": ["U+00A0 before ':' (found ' ')",
+                                                  "U+202F before ';' (found ' ')"],
+        "Colonne inconnue\u00a0: size\u00a0; voyez\u00a0!": [
+            "U+202F before ';' (found '\\xa0')", "U+202F before '!' (found '\\xa0')"],
+        "Vouliez-vous dire x?": ["U+202F before '?' (found 'x')"],
+        "Le port « 99 » de l'hôte": ["U+00A0 inside « » (in '« ')",
+                                     "U+00A0 inside « » (in ' »')",
+                                     "the typographic apostrophe ’"],
+        'Le pilote "rabbit"': ["« » rather than ASCII quotes"],
+        "A l’adresse x. Etat inconnu.": ["À, not A", "État, not Etat"],
+        "hôte:port, rabbit://h:5672/?ssl=1, `a : b ; c`, {x}\u00a0: À l’adresse «\u00a0x\u00a0»"
+        "\u202f!": [],
+    }
+    assert {text: typography_faults(text) for text in planted} == planted
 
 
 def test_msgfmt_accepts_the_catalog():
@@ -102,3 +172,37 @@ def test_language_precedence(monkeypatch):
     assert i18n.get_language() == "fr"
     i18n.set_language("en")
     assert i18n.get_language() == "en"
+
+
+def test_language_for_a_block(monkeypatch):
+    """i18n.language(): set_language() inside a with block only (the CLI's --lang)."""
+    monkeypatch.setattr(i18n, "_default", None)
+    monkeypatch.delenv("COURSE_LANG", raising=False)
+    with i18n.language("fr") as lang:
+        assert lang == "fr" and i18n.get_language() == "fr"
+        with i18n.language(None):
+            assert i18n.get_language() == "fr"
+    assert i18n._default is None and i18n.get_language() == "en"
+    with pytest.raises(ValueError, match="en, fr"), i18n.language("de"):
+        pass
+
+
+def test_numbers_durations_percentages_and_dates_for_the_language():
+    moment = datetime(2026, 11, 24, 16, 5, 3, tzinfo=timezone.utc)
+    with i18n.language("fr"):
+        assert i18n.format_number(10000.5) == "10\u202f000,5"
+        assert i18n.format_number(3, 2) == "3,00"
+        assert i18n.format_seconds(0.012) == "0,012\u00a0s"
+        assert i18n.format_seconds(12.34567, 1) == "12,3\u00a0s"
+        assert i18n.format_seconds(60.0, 0) == "60\u00a0s"
+        assert i18n.format_percent(0.5) == "50\u00a0%"
+        assert i18n.format_percent(0.125, 1) == "12,5\u00a0%"
+        assert i18n.format_datetime(moment) == "24 nov. 2026, 16:05:03"
+        assert i18n.format_time(moment) == "16:05:03"
+        assert i18n._("{seconds}", seconds=0.5) == "0,5"
+    with i18n.language("en"):
+        assert i18n.format_number(10000.5) == "10,000.5"
+        assert i18n.format_seconds(0.012) == "0.012 s"
+        assert i18n.format_percent(0.125, 1) == "12.5%"
+        assert i18n.format_datetime(moment) == "Nov 24, 2026, 4:05:03\u202fPM"
+        assert i18n.format_time(moment, "short") == "4:05\u202fPM"

@@ -28,6 +28,8 @@ RULES = [
     (SIMULATION, (*RENDERERS, *TOP)),
     (("course.rpc",), (*SIMULATION, *RENDERERS, *TOP, "course.topology")),
     (BROKER, (*RECORDS, *RENDERERS, *SIMULATION, *TOP, "course.rpc")),
+    # The translation pipeline reads and writes files: nothing of the running course.
+    (("course.build",), (*RECORDS, *RENDERERS, *SIMULATION, *TOP, *BROKER, "course.rpc")),
 ]
 
 

@@ -67,3 +67,13 @@ def test_progress_bar_in_a_terminal(capsys):
     bar(0, 2)  # a new run starts a new bar
     assert bar.bar is not None and bar.bar.total == 2
     bar.close()
+
+
+def test_progress_bar_in_french(capsys, french):
+    bar = ProgressBar("démarrage")
+    for done in range(3):
+        bar(done, 2)
+    shown = [line.strip() for line in capsys.readouterr().err.split("\r") if line.strip()]
+    assert shown[0].startswith("démarrage\u00a0:   0\u00a0%|") and "0/2" in shown[0]
+    assert shown[-1].startswith("démarrage\u00a0: 100\u00a0%|") and "2/2" in shown[-1]
+    assert shown[-1].endswith("\u00a0it/s]") and "." not in shown[-1].rpartition(",")[2]

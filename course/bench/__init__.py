@@ -7,7 +7,9 @@ installed, on a private RabbitMQ node it starts on 127.0.0.1 (and stops):
   kombu's ``memory://``;
 * ``rpc``: course.rpc ``call()`` per second against the real oslo.messaging's;
 * ``cloud``: boots per second and messages per boot, an idle cloud's CPU, and the
-  time to draw a 100-compute topology.
+  time to draw a 100-compute topology;
+* ``lessons``: seconds per notebook (both languages) in a fresh kernel, and seconds from
+  kernel start to lesson 01's first diagram (embedded broker).
 
 It prints a table with each target met or missed, writes every figure as JSON, and
 exits 1 when a target is missed.  Timings depend on the machine: compare ratios.
@@ -24,10 +26,10 @@ from pathlib import Path
 import kombu
 
 from ..rabbitmq import RabbitMQNode, find_server
-from . import brokers, cloud, rpc
+from . import brokers, cloud, lessons, rpc
 from .report import target_lines
 
-SECTIONS = {"brokers": brokers, "rpc": rpc, "cloud": cloud}
+SECTIONS = {"brokers": brokers, "rpc": rpc, "cloud": cloud, "lessons": lessons}
 
 
 def run(with_rabbitmq: bool = True, sections: tuple[str, ...] = tuple(SECTIONS)) -> dict:

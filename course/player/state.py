@@ -140,8 +140,8 @@ class Steps:
             queues = ", ".join(self.where(step))
             waiting = _("waiting in {queues}", queues=queues) if queues else \
                 _("(routed to no queue)")
-            route.update({"exchange": hop.exchange_label, "routing key": hop.routing_key,
-                          "queue": hop.queue or waiting})
+            route.update({_("exchange"): hop.exchange_label,
+                          _("routing key"): hop.routing_key, _("queue"): hop.queue or waiting})
         route[_("to")] = hop.receiver or _("(nobody yet)")
         decoded: dict[str, Any] = {"route": route, "message": mask(message)}
         if context:

@@ -156,9 +156,10 @@ def _depths_html(player: Steps) -> str:
         f"<tr{_bg(q in current)}><td><code title='{html.escape(q)}'>"
         f"{html.escape(short_ids(q))}</code></td><td style='text-align:right'>{n}</td></tr>"
         for q, n in player.depths().items())
-    title, ready = html.escape(_("Queue depths at this step")), html.escape(_("ready"))
+    title, queue, ready = (html.escape(text) for text in (
+        _("Queue depths at this step"), _("queue"), _("ready")))
     return (f"<table><caption>{title}</caption>"
-            f"<thead><tr><th>queue</th><th>{ready}</th></tr></thead>"
+            f"<thead><tr><th>{queue}</th><th>{ready}</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>")
 
 

@@ -3,6 +3,10 @@
 A failure travels in the reply as JSON (class, module, message, traceback); the caller
 rebuilds the exception when its module is allowed (``allowed_remote_exmods``), else it
 gets a :class:`RemoteError`.
+
+The messages are oslo.messaging's own, in English in every language (:func:`upstream`):
+they are the lines learners will find in a real service's log, and the dispatcher's
+travel on the wire as a reply's ``failure``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..errors import CourseError
+from ..i18n import upstream
 
 LOG = logging.getLogger(__name__)
 
@@ -50,7 +55,7 @@ class RemoteError(MessagingException):
     def __init__(self, exc_type: str | None = None, value: str | None = None,
                  traceback: list[str] | None = None) -> None:
         self.exc_type, self.value, self.traceback = exc_type, value, traceback
-        super().__init__(f"Remote error: {exc_type} {value}\n{traceback}.")
+        super().__init__(upstream(f"Remote error: {exc_type} {value}\n{traceback}."))
 
     def _render_traceback_(self) -> list[str]:
         return [f"RemoteError: {self.exc_type}: {self.value}"]
@@ -61,9 +66,10 @@ class RPCVersionCapError(MessagingException):
 
     def __init__(self, version: str, version_cap: str) -> None:
         self.version, self.version_cap = version, version_cap
-        super().__init__(f"Requested message version, {version} is incompatible.  It needs to "
-                         f"be equal in major version and less than or equal in minor version "
-                         f"as the specified version cap {version_cap}.")
+        super().__init__(upstream(
+            f"Requested message version, {version} is incompatible.  It needs to be equal in "
+            f"major version and less than or equal in minor version as the specified version "
+            f"cap {version_cap}."))
 
 
 # The dispatcher's errors travel to the caller under the module name of oslo.messaging's
@@ -78,7 +84,7 @@ class NoSuchMethod(MessagingException, AttributeError):
 
     def __init__(self, method: str) -> None:
         self.method = method
-        super().__init__(f"Endpoint does not support RPC method {method}")
+        super().__init__(upstream(f"Endpoint does not support RPC method {method}"))
 
 
 class UnsupportedVersion(MessagingException):
@@ -88,8 +94,8 @@ class UnsupportedVersion(MessagingException):
 
     def __init__(self, version: str, method: str | None = None) -> None:
         self.version, self.method = version, method
-        text = f"Endpoint does not support RPC version {version}"
-        super().__init__(f"{text}. Attempted method: {method}" if method else text)
+        text = upstream(f"Endpoint does not support RPC version {version}")
+        super().__init__(upstream(f"{text}. Attempted method: {method}") if method else text)
 
 
 class ExpectedException(Exception):

@@ -19,7 +19,7 @@ import kombu
 
 from .. import broker
 from ..errors import BrokerUnreachable, CourseError
-from ..i18n import _
+from ..i18n import _, upstream
 from ..trace import Trace
 from ..transport_url import TransportURL, mask_url, parse_transport_url
 from ..wire import deserialize_msg, serialize_msg
@@ -465,8 +465,8 @@ class ReplyWaiter:
             except queue_module.Empty:
                 # oslo's own words (ReplyWaiters.get in _drivers/amqpdriver.py), in English
                 # in every language: it is the line learners will find in a caller's log.
-                raise MessagingTimeout(
-                    f"Timed out waiting for a reply to message ID {msg_id}") from None
+                raise MessagingTimeout(upstream(
+                    f"Timed out waiting for a reply to message ID {msg_id}")) from None
             if reply.get("failure"):
                 raise deserialize_remote_exception(reply["failure"],
                                                    self.transport.allowed_remote_exmods)

@@ -1,0 +1,57 @@
+"""Every lesson runs in other ways than nbval's one pass (nbval runs them too, from
+pyproject's testpaths): twice in one kernel, and with its solutions filled in, where
+every check must say Correct."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from nbclient.exceptions import CellExecutionError
+
+from course.bench.lessons import ALL_CORRECT, execute, lessons, with_solutions
+
+ENGLISH = lessons("en")
+BOTH = ENGLISH + lessons("fr")
+
+
+def ids(paths):
+    return [f"{p.parent.name}/{p.stem}" for p in paths]
+
+
+def test_there_are_lessons():
+    assert [p.name for p in ENGLISH][:1] == ["00-welcome.ipynb"]
+
+
+#: What an unanswered check prints, in each language (its starter still holds ``...``).
+NOT_ATTEMPTED = {"en": "Not attempted", "fr": "Non tenté"}
+
+
+def printed(outputs: list) -> str:
+    return "\n".join(str(o.get("data", {}).get("text/plain", o.get("text", "")))
+                     for cell in outputs for o in cell)
+
+
+@pytest.mark.parametrize("path", BOTH, ids=ids(BOTH))
+def test_runs_twice_in_one_kernel_in_its_language(path):
+    """Run All, then Run All again: a second lab replaces the first, checks still run, and
+    the helpers speak the notebook's language."""
+    text = printed(execute(path, runs=2).outputs)
+    language = path.parent.name
+    assert NOT_ATTEMPTED[language] in text
+    assert all(label not in text for lang, label in NOT_ATTEMPTED.items() if lang != language)
+
+
+@pytest.mark.parametrize("path", BOTH, ids=ids(BOTH))
+def test_every_check_says_correct_with_the_solutions(path):
+    execute(path, solutions=True)  # its last cell asserts that every check said Correct
+
+
+def test_a_wrong_solution_fails_the_solutions_run(tmp_path):
+    """The solutions run can fail: here one exercise is never checked."""
+    nb = nbformat.read(ENGLISH[0], as_version=4)
+    nb.cells = [c for c in nb.cells if c.source != "ex.q2.check(casts)"]
+    assert with_solutions(nb).cells[-1].source == ALL_CORRECT
+    path = tmp_path / ENGLISH[0].name
+    nbformat.write(nb, path)
+    with pytest.raises(CellExecutionError, match="AssertionError"):
+        execute(path, solutions=True)
