@@ -25,6 +25,7 @@ from ..trace import Hop, Trace
 from . import evidence
 from .core import Exercise, ExerciseSet, NotAttempted, NotYet
 from .quiz import Choice, Question, Quiz
+from .result import Message
 
 #: The names lesson 01's own image service uses.
 API, TOPIC, EXCHANGE = "image-api", "images", "openstack"
@@ -156,6 +157,16 @@ def _timing_run() -> dict[str, tuple[bool, float]]:
             slow.release.set()
             slow.done.wait(5)
     return measured
+
+
+class _Listing:
+    """Messages joined by commas, each translated when the feedback is shown."""
+
+    def __init__(self, parts: list[Message]) -> None:
+        self.parts = parts
+
+    def __str__(self) -> str:
+        return ", ".join(str(part) for part in self.parts)
 
 
 # -- what exercises 4 and 5 read ----------------------------------------------------------
@@ -308,7 +319,8 @@ class PredictSplit(Exercise):
                          keys=evidence.listed(str(k) for k in split))
         answer = {host: evidence.number(split[host], "4") for host in HOSTS}
         run = _split_run()
-        shown = ", ".join(f"`{host}`: {run[host]}" for host in HOSTS)
+        shown = _Listing([Message(N_("`{host}`: {count}"), {"host": host, "count": run[host]})
+                          for host in HOSTS])
         if answer == run:
             return {"run": shown}
         values = sorted(answer.values())
