@@ -84,7 +84,9 @@ def result_text(result: Outcome) -> str:
     symbol, label, _colour = _label(result)
     title = str(result.title)
     head = f"{symbol} {label}" + (f" ({title})" if title else "")
-    return f"{head}: {result.message}" if result.message is not None else head
+    if result.message is None:
+        return head
+    return _("{heading}: {message}", heading=head, message=str(result.message))
 
 
 def result_bundle(result: Outcome) -> dict[str, str]:
@@ -107,17 +109,19 @@ class Hint(Display):
         if not self.number:
             return _("No hint for this one."), "", ""
         heading = _("Hint {n} of {total}", n=self.number, total=len(hints))
-        name = self.exercise.name
         if self.number < len(hints):
-            more = _("For a more concrete hint: `{call}`.",
-                     call=f"ex.{name}.hint({self.number + 1})")
+            call = f"ex.{self.exercise.name}.hint({self.number + 1})"
+            more = _("For a more concrete hint: `{call}`.", call=call)
         else:
-            more = _("Still stuck? `{call}` shows a solution.", call=f"ex.{name}.solution()")
+            call = f"ex.{self.exercise.name}.solution()"
+            more = _("Still stuck? `{call}` shows a solution.", call=call)
         return heading, str(Message(hints[self.number - 1])), more
 
     def text(self) -> str:
         heading, body, more = self.parts()
-        return "\n".join(p for p in (f"💡 {heading}: {body}" if body else heading, more) if p)
+        bulb = f"💡 {heading}"
+        first = _("{heading}: {message}", heading=bulb, message=body) if body else bulb
+        return "\n".join(p for p in (first, more) if p)
 
     def rich(self) -> dict[str, str]:
         heading, body, more = self.parts()
