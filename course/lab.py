@@ -4,6 +4,9 @@
     cloud = lab.nova(computes=["compute1", "compute2"])
     vm = cloud.boot("vm1"); vm.wait()
     lab.trace.hops; lab.topology()
+    lab.wait_until(lambda: all(hop.receiver for hop in lab.trace.hops))
+    server = rpc.get_rpc_server(lab.transport("worker:host1"),      # a process of your own,
+                                rpc.Target(topic="work", server="host1"), [endpoint])
     lab.stop()
 
 Creating a new lab stops the previous one of the same process, so that
@@ -15,11 +18,14 @@ over the same queues; on the embedded broker it also empties the broker.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, TypeVar
 
 import kombu
 
-from . import broker, topology, views
+from . import broker, rpc, topology, views
 from .i18n import _
 from .openstack.cinder import CinderCloud
 from .openstack.cloud import Cloud
@@ -54,6 +60,7 @@ class Lab:
         #: Every message of this lab's clouds; ``.diagram()`` and ``.player()`` draw it.
         self.trace = views.Trace(trace_limit, snapshot=self.topology)
         self.clouds: list[Cloud] = []
+        self._transports: list[rpc.Transport] = []
         with Lab._current_lock:
             Lab._current = self
 
@@ -85,6 +92,16 @@ class Lab:
         self.clouds.append(cloud)
         return cloud
 
+    def transport(self, service: str, control_exchange: str = "openstack",
+                  **options: Any) -> rpc.Transport:
+        """A process of your own on this lab's broker, named ``service`` in the trace: give
+        it to ``rpc.get_rpc_server`` or ``rpc.get_rpc_client``.  When the lab stops, the
+        servers started on it stop and it is closed, like the lab's clouds."""
+        transport = rpc.get_transport(self.url, control_exchange, service=service,
+                                      trace=self.trace, options=options or None)
+        self._transports.append(transport)
+        return transport
+
     # -- looking at it --------------------------------------------------------------------
 
     def connect(self) -> kombu.Connection:
@@ -103,6 +120,20 @@ class Lab:
         like watching ``rabbitmqctl list_queues``; use it as a context manager."""
         return QueueMonitor(self.topology, interval=interval, history=history)
 
+    def wait_until(self, condition: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Wait until ``condition()`` is true, at most ``timeout`` seconds, and return its
+        last value: what a lesson waits for is a state (a message in a queue, every
+        message delivered), never a fixed time.
+
+            lab.wait_until(lambda: lab.topology().queues["compute.compute1"].messages == 1)
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            value = condition()
+            if value or time.monotonic() >= deadline:
+                return value
+            time.sleep(0.005)
+
     def describe(self) -> str:
         if self.embedded:
             return _("Broker: the embedded broker, inside this Python process.")
@@ -117,9 +148,14 @@ class Lab:
     # -- ending it ---------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stop every service this lab started (their queues stay on a real RabbitMQ)."""
+        """Stop every service this lab started, and the processes of :meth:`transport`
+        (their queues stay on a real RabbitMQ)."""
         while self.clouds:
             self.clouds.pop().stop()
+        transports, self._transports = self._transports, []
+        if transports:  # at once: on RabbitMQ each consumer takes a moment to notice
+            with ThreadPoolExecutor(len(transports), thread_name_prefix="cleanup") as pool:
+                list(pool.map(rpc.Transport.cleanup, transports))
         with Lab._current_lock:
             if Lab._current is self:
                 Lab._current = None

@@ -70,3 +70,42 @@ def test_boot_many_with_a_progress_bar_and_a_monitor(capsys):
                 in monitor.rows()}
         assert rows["compute.compute1"] == (0, 0, 1)
         assert len(monitor.samples) >= 2
+
+
+def test_wait_until_returns_as_soon_as_the_condition_holds():
+    with course.Lab() as lab:
+        seen = []
+        assert lab.wait_until(lambda: seen.append(1) or len(seen) >= 3) is True
+        assert len(seen) == 3
+        started = time.monotonic()
+        assert lab.wait_until(lambda: 0, timeout=0.05) == 0  # the last value, once time is up
+        assert 0.05 <= time.monotonic() - started < 1
+        cloud = lab.nova(computes=["compute1"], timings=Timings.zero())
+        cloud.service("nova-compute", "compute1").stop()
+        cloud.boot("vm1")  # the conductor casts the build a moment after the API answers
+        assert lab.wait_until(lambda: lab.topology().queues["compute.compute1"].messages == 1)
+
+
+class _Echo:
+    def echo(self, ctxt, value):
+        return value
+
+
+def test_processes_of_a_lab_stop_with_it():
+    from course import rpc
+
+    lab = course.Lab()
+    server = rpc.get_rpc_server(lab.transport("echo:host1"),
+                                rpc.Target(topic="echo", server="host1"), [_Echo()])
+    server.start()
+    client = rpc.get_rpc_client(lab.transport("caller"), rpc.Target(topic="echo"))
+    assert client.call({}, "echo", value=7) == 7
+    assert {h.sender for h in lab.trace.hops} == {"caller", "echo:host1"}  # the lab's trace
+    assert lab.topology().queues["echo"].consumers == 1
+    second = course.Lab()  # stops the first lab, and with it the server and the caller
+    # their consumer threads have ended, so none can reconnect to the emptied broker
+    alive = {t.name for t in threading.enumerate()}
+    assert not server.running
+    assert not alive & {"echo:host1 rpc echo", "caller replies"}
+    assert second.topology().queues == {}
+    second.stop()

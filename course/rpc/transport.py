@@ -10,6 +10,7 @@ import queue as queue_module
 import threading
 import time
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -82,6 +83,8 @@ class Transport:
         self._exchanges: dict[str, kombu.Exchange] = {}
         self._reply_waiter: ReplyWaiter | None = None
         self._reply_lock = threading.Lock()
+        #: Every consumer started on this transport (RPC servers, listeners, the replies).
+        self._consumers: weakref.WeakSet[ConsumerThread] = weakref.WeakSet()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -210,7 +213,9 @@ class Transport:
             return self._reply_waiter
 
     def cleanup(self) -> None:
-        """Close everything this transport opened (oslo: ``transport.cleanup()``).
+        """Close everything this transport opened (oslo: ``transport.cleanup()``): the
+        consumers of the RPC servers and listeners started on it stop too, so none of
+        them reconnects later to a broker that has moved on.
 
         The reply queue itself stays on the broker until ``x-expires`` removes it.
         """
@@ -219,6 +224,8 @@ class Transport:
             waiter, self._reply_waiter = self._reply_waiter, None
         if waiter is not None:
             waiter.stop()
+        for consumer in list(self._consumers):
+            consumer.stop()
         with self._lock:
             self._drop_connection()
 
@@ -268,6 +275,7 @@ class ConsumerThread:
         self._stop.clear()
         self._ready.clear()
         self._error = None
+        self.transport._consumers.add(self)
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
         self._ready.wait()
