@@ -10,6 +10,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # The broker the lab uses; `make lab TRANSPORT_URL=rabbit://user:pass@host:5672/` for a real one.
 TRANSPORT_URL ?= embedded://
+# The notebook JupyterLab opens first; `make lab LESSON=notebooks/fr/00-welcome.ipynb` in French.
+LESSON ?= notebooks/en/00-welcome.ipynb
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test bench lint notebooks
@@ -27,7 +29,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-lab
 
 lab: $(VENV)/.installed-lab
-	COURSE_TRANSPORT_URL='$(TRANSPORT_URL)' $(BIN)/jupyter lab $(ROOT_FLAG)
+	COURSE_TRANSPORT_URL='$(TRANSPORT_URL)' $(BIN)/jupyter lab $(ROOT_FLAG) '$(LESSON)'
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m ruff check course tests
