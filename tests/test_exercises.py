@@ -169,7 +169,7 @@ def running_lab():
 
 
 @pytest.mark.parametrize("state", ["no lab", "running lab"])
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(answers=st.lists(JUNK, max_size=3), data=st.data())
 def test_no_check_raises_on_junk(request, state, answers, data):
