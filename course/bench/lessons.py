@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,9 +78,10 @@ def with_solutions(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def execute(path: Path, *, solutions: bool = False, runs: int = 1,
-            timeout: float = 120) -> Run:
+            timeout: float = 120, quiet: bool = False) -> Run:
     """Run every cell of ``path`` ``runs`` times in one fresh kernel; a cell error raises
-    nbclient's ``CellExecutionError`` (cells tagged ``raises-exception`` may raise)."""
+    nbclient's ``CellExecutionError`` (cells tagged ``raises-exception`` may raise).
+    ``quiet``: the kernel's own stderr (ipykernel's start-up warnings) is not shown."""
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
@@ -89,7 +91,7 @@ def execute(path: Path, *, solutions: bool = False, runs: int = 1,
                             resources={"metadata": {"path": str(path.parent)}})
     run = Run(path)
     start = time.perf_counter()
-    with client.setup_kernel():
+    with client.setup_kernel(**({"stderr": subprocess.DEVNULL} if quiet else {})):
         for _ in range(runs):
             for index, cell in enumerate(nb.cells):
                 client.execute_cell(cell, index)
@@ -108,7 +110,7 @@ def run(url: str | None = None) -> dict:
     first_svg = None
     for language in ("en", "fr"):
         for path in lessons(language):
-            done = execute(path)
+            done = execute(path, quiet=True)
             rows.append({"notebook": f"{language}/{path.name}",
                          "seconds": round(done.seconds, 2)})
             if language == "en" and path.name == FIRST_DIAGRAM_LESSON:
