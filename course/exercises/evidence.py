@@ -68,6 +68,11 @@ def number(answer: Any, example: str = "3") -> int:
     raise NotYet(NOT_A_NUMBER, example=example, kind=kind(answer))
 
 
+def codes(values: Iterable[str]) -> str:
+    """``a``, ``b`` as code spans, in the order given: names in a message."""
+    return ", ".join(f"`{v}`" for v in values)
+
+
 def listed(values: Iterable[str]) -> str:
     """``{'a', 'b'}`` as a learner would write it, sorted (empty: ``set()``)."""
     values = sorted(values)

@@ -60,7 +60,7 @@ class WhichHost(Exercise):
         if answer not in hosts:
             raise NotYet(N_("This lab has no compute host `{answer}`; its hosts are {hosts}. "
                             "Look at the column `to` of the `build_and_run_instance` row."),
-                         answer=answer, hosts=", ".join(f"`{h}`" for h in hosts))
+                         answer=answer, hosts=evidence.codes(hosts))
         if answer != server.host:
             raise NotYet(N_("`{answer}` runs a nova-compute too, but the scheduler chose "
                             "another host for `{vm}`: look at the column `to` of the "

@@ -189,7 +189,7 @@ def _stopped(cloud: NovaCloud) -> list[Any]:
 
 
 def _names(services: list[Any]) -> str:
-    return ", ".join(f"`{s.name}`" for s in services)
+    return evidence.codes(s.name for s in services)
 
 
 def _waiting(server: Server, timeout: float = 2.0) -> tuple[list[tuple[Hop, list[str]]], str]:
@@ -369,7 +369,7 @@ class ReturnedEarly(Exercise):
         unknown = sorted(answer - set(SENDS))
         if unknown:
             raise NotYet(N_("`{name}` is not in the table: the names are {names}."),
-                         name=unknown[0], names=", ".join(f"`{n}`" for n in SENDS))
+                         name=unknown[0], names=evidence.codes(SENDS))
         measured = _timing_run()
         truth = {name for name, (first, _ms) in measured.items() if first}
 

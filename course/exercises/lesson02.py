@@ -86,7 +86,7 @@ def _sentences(parts: Iterable[Message]) -> Sentences:
 
 def _codes(values: Iterable[str]) -> str:
     """``a``, ``b`` as code spans, sorted."""
-    return ", ".join(f"`{v}`" for v in sorted(values))
+    return evidence.codes(sorted(values))
 
 
 # -- exercise 1 ---------------------------------------------------------------------------
