@@ -15,7 +15,6 @@ import logging
 import re
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import kombu
@@ -27,7 +26,7 @@ from ..transport_url import mask_url
 from . import evidence
 from .core import Exercise, ExerciseSet, NotAttempted, NotYet
 from .quiz import Choice, Question, Quiz
-from .result import Message
+from .result import Joined, Message
 
 #: The lesson's topic exchange and its bindings (queue -> binding key), as the notebook
 #: declares them in its topic section.
@@ -68,20 +67,6 @@ log = logging.getLogger(__name__)
 
 class BrokerTrouble(CourseError):
     """The broker refused or failed an operation a check needed."""
-
-
-@dataclass(frozen=True)
-class Sentences:
-    """Several messages shown one after the other, each translated when shown."""
-
-    parts: tuple[Message, ...]
-
-    def __str__(self) -> str:
-        return " ".join(str(p) for p in self.parts)
-
-
-def _sentences(parts: Iterable[Message]) -> Sentences:
-    return Sentences(tuple(parts))
 
 
 def _codes(values: Iterable[str]) -> str:
@@ -199,7 +184,7 @@ class PredictRoute(Exercise):
             parts.append(Message(N_("`{queue}` receives it too: {why}"),
                                  {"queue": name, "why": Message(WHY[name])}))
         raise NotYet(N_("{sentences} Revisit the topic section: `*` is exactly one word, "
-                        "`#` zero or more."), sentences=_sentences(parts))
+                        "`#` zero or more."), sentences=Joined(tuple(parts)))
 
 
 # -- exercise 2 ---------------------------------------------------------------------------
@@ -277,7 +262,7 @@ class ErrorQueue(Exercise):
                                         "queue (`errors.bind(conn).delete()`) and declare it "
                                         "again.")))
             raise NotYet(N_("`errors` is bound to `nova` with {keys}. {sentences}"),
-                         keys=keys, sentences=_sentences(parts))
+                         keys=keys, sentences=Joined(tuple(parts)))
         return {"keys": keys}
 
 
@@ -389,7 +374,7 @@ class ReadTopology(Exercise):
         if wrong:
             raise NotYet(N_("{sentences} Both answers are in the diagram of the section on "
                             "Nova's topology."),
-                         sentences=_sentences(right + wrong))
+                         sentences=Joined(tuple(right + wrong)))
         return {"n": truth}
 
 

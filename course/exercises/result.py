@@ -40,3 +40,14 @@ class Outcome:
 
     def __bool__(self) -> bool:
         return self.correct
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Several messages shown together (sentences, or a list), each translated when shown."""
+
+    parts: tuple[Message, ...]
+    separator: str = " "
+
+    def __str__(self) -> str:
+        return self.separator.join(str(part) for part in self.parts)

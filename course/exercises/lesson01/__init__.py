@@ -10,212 +10,16 @@ queues, the VM ``vm2`` and the messages of its boot.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .. import rpc
-from ..i18n import N_
-from ..openstack.nova import NovaCloud, Server
-from ..topology import UnknownExchange
-from ..trace import Hop, Trace
-from . import evidence
-from .core import Exercise, ExerciseSet, NotAttempted, NotYet
-from .quiz import Choice, Question, Quiz
-from .result import Message
-
-#: The names lesson 01's own image service uses.
-API, TOPIC, EXCHANGE = "image-api", "images", "openstack"
-HOSTS = ("host1", "host2", "host3")
-#: Statuses after which a boot moves no more.
-FINAL = ("ACTIVE", "ERROR")
-
-
-# -- the check's own runs ------------------------------------------------------------------
-
-
-class _Run:
-    """Workers of the check's own on ``topic`` (hosts ``host1``...), a client, a trace of
-    their own; on exit every queue they declared is deleted again."""
-
-    def __init__(self, topic: str, endpoint: Any, hosts: tuple[str, ...] = HOSTS) -> None:
-        self.lab = evidence.lab()
-        self.topic = topic
-        self.hosts = hosts
-        self.endpoint = endpoint
-        self.trace = Trace()
-        self.transports: list[rpc.Transport] = []
-        self.servers: list[rpc.RPCServer] = []
-        self.client: rpc.RPCClient | None = None
-
-    def _transport(self, service: str) -> rpc.Transport:
-        transport = rpc.get_transport(self.lab.url, EXCHANGE, service=service, trace=self.trace)
-        self.transports.append(transport)
-        return transport
-
-    def __enter__(self) -> _Run:
-        try:
-            for host in self.hosts:
-                server = rpc.get_rpc_server(self._transport(f"worker:{host}"),
-                                            rpc.Target(topic=self.topic, server=host),
-                                            [self.endpoint])
-                self.servers.append(server)
-                server.start()
-            self.client = rpc.get_rpc_client(self._transport("client"),
-                                             rpc.Target(topic=self.topic), timeout=5)
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def delivered(self, count: int, timeout: float = 5.0) -> Counter:
-        """Who received how many messages, once ``count`` deliveries were recorded."""
-        deadline = time.monotonic() + timeout
-        while True:
-            got = Counter(e.service.partition(":")[2] for e in self.trace.events
-                          if e.action == "deliver" and e.kind != "reply")
-            if sum(got.values()) >= count or time.monotonic() >= deadline:
-                return got
-            time.sleep(0.005)
-
-    def __exit__(self, *exc: object) -> None:
-        queues = [self.topic, *(f"{self.topic}.{host}" for host in self.hosts)]
-        queues += [t._reply_waiter.queue_name for t in self.transports if t._reply_waiter]
-        # every server at once (its fanout queue goes with it): on RabbitMQ each consumer
-        # takes a moment to notice it must stop
-        with ThreadPoolExecutor(len(self.transports) or 1) as pool:
-            list(pool.map(rpc.Transport.cleanup, self.transports))
-        with self.lab.connect() as connection:
-            channel = connection.channel()
-            for name in queues:
-                try:
-                    channel.queue_delete(name)
-                except connection.channel_errors:  # already gone
-                    channel = connection.channel()
-
-
-class _Sink:
-    """An endpoint that does nothing: exercise 2 only counts who received what."""
-
-    def work(self, ctxt: dict, n: int = 0) -> None:
-        return None
-
-
-def _split_run() -> dict[str, int]:
-    """Six casts to the topic, then two fanout casts, to three workers: who got how many."""
-    with _Run("lesson01-split", _Sink()) as run:
-        for n in range(6):
-            run.client.cast({}, "work", n=n)
-        for n in range(2):
-            run.client.prepare(fanout=True).cast({}, "work", n=6 + n)
-        got = run.delivered(6 + 2 * len(HOSTS))
-    return {host: got[host] for host in HOSTS}
-
-
-class _Slow:
-    """An endpoint whose work starts when the check lets it (``release``), takes 20 ms,
-    and says when it is done, so that the check knows what came first."""
-
-    def __init__(self) -> None:
-        self.release = threading.Event()
-        self.done = threading.Event()
-
-    def work(self, ctxt: dict) -> str:
-        self.release.wait(5)
-        time.sleep(0.02)  # the work itself
-        self.done.set()
-        return "done"
-
-
-#: The sends of exercise 3, by the names the learner writes.
-SENDS: dict[str, Callable[[rpc.RPCClient], Any]] = {
-    "cast": lambda c: c.cast({}, "work"),
-    "call": lambda c: c.call({}, "work"),
-    "fanout": lambda c: c.prepare(fanout=True).cast({}, "work"),
-    "cast_to_host1": lambda c: c.prepare(server="host1").cast({}, "work"),
-    "call_to_host1": lambda c: c.prepare(server="host1").call({}, "work"),
-}
-
-
-def _timing_run() -> dict[str, tuple[bool, float]]:
-    """Each send against one worker: (returned before the work was done, milliseconds)."""
-    slow = _Slow()
-    measured = {}
-    with _Run("lesson01-timing", slow, hosts=("host1",)) as run:
-        for name, send in SENDS.items():
-            slow.done.clear()
-            slow.release.clear()
-            if name.startswith("call"):
-                slow.release.set()  # a call would wait for ever for a work kept waiting
-            start = time.perf_counter()
-            send(run.client)
-            elapsed = (time.perf_counter() - start) * 1000
-            measured[name] = (not slow.done.is_set(), elapsed)
-            slow.release.set()
-            slow.done.wait(5)
-    return measured
-
-
-class _Listing:
-    """Messages joined by commas, each translated when the feedback is shown."""
-
-    def __init__(self, parts: list[Message]) -> None:
-        self.parts = parts
-
-    def __str__(self) -> str:
-        return ", ".join(str(part) for part in self.parts)
-
-
-# -- what exercises 4 and 5 read ----------------------------------------------------------
-
-
-def _nova() -> NovaCloud:
-    clouds = [c for c in evidence.lab().clouds if isinstance(c, NovaCloud)]
-    if not clouds:
-        raise NotYet(N_("This lab runs no Nova cloud yet: run the cell of the section on "
-                        "resilience that starts it (`cloud = lab.nova(...)`)."))
-    return clouds[-1]
-
-
-def _named(cloud: NovaCloud, name: str) -> list[Server]:
-    return [s for s in cloud.servers if s.name == name]
-
-
-def _stopped(cloud: NovaCloud) -> list[Any]:
-    return [s for s in cloud.services if not s.running]
-
-
-def _names(services: list[Any]) -> str:
-    return evidence.codes(s.name for s in services)
-
-
-def _waiting(server: Server, timeout: float = 2.0) -> tuple[list[tuple[Hop, list[str]]], str]:
-    """The messages of the boot that wait in a queue nobody consumes, once the boot has
-    gone as far as it can (or ``timeout`` passed), and the server's status then."""
-    lab = evidence.lab()
-    deadline = time.monotonic() + timeout
-    while True:
-        topology = lab.topology()
-        waiting, moving = [], []
-        for hop in server.hops:
-            if hop.kind not in ("cast", "call") or hop.receiver:
-                continue
-            try:
-                queues = topology.route(hop.exchange, hop.routing_key)
-            except UnknownExchange:
-                queues = []
-            if queues and all(topology.queues[q].consumers == 0 for q in queues):
-                waiting.append((hop, queues))
-            elif queues:
-                moving.append(hop)
-        status = server.status
-        if (not moving and (waiting or status in FINAL)) or time.monotonic() >= deadline:
-            return waiting, status
-        time.sleep(0.01)
-
+from ...i18n import N_
+from .. import evidence
+from ..core import Exercise, ExerciseSet, NotAttempted, NotYet
+from ..result import Joined, Message
+from . import runs
+from .questions import quiz
+from .runs import API, EXCHANGE, FINAL, HOSTS, TOPIC
 
 # -- the exercises ------------------------------------------------------------------------
 
@@ -318,9 +122,9 @@ class PredictSplit(Exercise):
                             "`host3`, and for no other; this answer has {keys}."),
                          keys=evidence.listed(str(k) for k in split))
         answer = {host: evidence.number(split[host], "4") for host in HOSTS}
-        run = _split_run()
-        shown = _Listing([Message(N_("`{host}`: {count}"), {"host": host, "count": run[host]})
-                          for host in HOSTS])
+        run = runs.split_run()
+        shown = Joined(tuple(Message(N_("`{host}`: {count}"), {"host": host, "count": run[host]})
+                             for host in HOSTS), ", ")
         if answer == run:
             return {"run": shown}
         values = sorted(answer.values())
@@ -366,11 +170,11 @@ class ReturnedEarly(Exercise):
 
     def verify(self, early: Any) -> dict[str, float]:
         answer = {n.strip() for n in evidence.names(early, "{'cast'}")}
-        unknown = sorted(answer - set(SENDS))
+        unknown = sorted(answer - set(runs.SENDS))
         if unknown:
             raise NotYet(N_("`{name}` is not in the table: the names are {names}."),
-                         name=unknown[0], names=evidence.codes(SENDS))
-        measured = _timing_run()
+                         name=unknown[0], names=evidence.codes(runs.SENDS))
+        measured = runs.timing_run()
         truth = {name for name, (first, _ms) in measured.items() if first}
 
         def ms(name: str) -> float:
@@ -378,7 +182,7 @@ class ReturnedEarly(Exercise):
 
         if answer == truth:
             return {"casts": max(ms(n) for n in truth),
-                    "calls": min(ms(n) for n in set(SENDS) - truth)}
+                    "calls": min(ms(n) for n in set(runs.SENDS) - truth)}
         waited = sorted(answer - truth)
         if waited:
             raise NotYet(N_("`{name}` returned only after the work, in {ms} ms: a call waits "
@@ -426,9 +230,9 @@ class HoldTheBoot(Exercise):
         self.held: dict[str, str] = {}
 
     def verify(self) -> dict[str, int]:
-        cloud = _nova()
-        stopped = _stopped(cloud)
-        named = _named(cloud, "vm2")
+        cloud = runs.nova_cloud()
+        stopped = runs.stopped(cloud)
+        named = runs.named(cloud, "vm2")
         if not named:
             if not stopped:
                 raise NotAttempted(N_("Nothing is stopped and there is no `vm2` yet: in the "
@@ -436,9 +240,9 @@ class HoldTheBoot(Exercise):
                                       "`vm2`."))
             raise NotYet(N_("You stopped {services}; now boot `vm2` "
                             "(`vm2 = cloud.boot(\"vm2\")`), then check again."),
-                         services=_names(stopped))
+                         services=runs.service_names(stopped))
         server = named[-1]
-        waiting, status = _waiting(server)
+        waiting, status = runs.waiting(server)
         for hop, queues in waiting:
             if hop.routing_key == "conductor":
                 self.held[server.uuid] = hop.unique_id
@@ -484,11 +288,12 @@ class HoldTheBoot(Exercise):
             raise NotYet(N_("You stopped {services}, but the scheduler chose `{host}` for "
                             "`vm2`, which was built there. A stopped compute holds only the builds "
                             "sent to it, once a host is chosen; the task asks for a wait "
-                            "before that."), services=_names(computes), host=server.host)
+                            "before that."), services=runs.service_names(computes),
+                         host=server.host)
         if stopped:
             raise NotYet(N_("`vm2` was built before you stopped {services}: stop the "
                             "service first, then boot a new `vm2` in the same cell."),
-                         services=_names(stopped))
+                         services=runs.service_names(stopped))
         raise NotYet(N_("`vm2` was built at once: no service was stopped when it booted. "
                         "Stop one first, then boot a new `vm2` in the same cell."))
 
@@ -517,8 +322,8 @@ class ReleaseTheBoot(Exercise):
         self.hold = held
 
     def verify(self) -> dict[str, float]:
-        cloud = _nova()
-        named = _named(cloud, "vm2")
+        cloud = runs.nova_cloud()
+        named = runs.named(cloud, "vm2")
         held = [s for s in named if s.uuid in self.hold.held]
         if not held:
             if not named:
@@ -556,71 +361,6 @@ class ReleaseTheBoot(Exercise):
                             "should be once each."), sent=len(sent), got=len(got))
         return {"seconds": round(got[0].time - sent[0].time, 2)}
 
-
-quiz = Quiz(
-    Question("q1", N_("`openstack server create` answers `202 Accepted` before the VM exists. "
-                      "Why can nova-api answer so soon?"), (
-        Choice(N_("It calls nova-conductor and waits until the VM is scheduled."),
-               N_("No: a call would make it wait for the conductor's reply. nova-api casts.")),
-        Choice(N_("It casts `schedule_and_build_instances` to the queue `conductor` and "
-                  "answers at once; the build goes on without it."),
-               N_("Yes: a cast returns as soon as the broker has the message."), correct=True),
-        Choice(N_("It sends the request straight to a compute node, which answers at once."),
-               N_("No: nova-api sends no boot to a compute; it does not even know the host "
-                  "yet.")),
-    )),
-    Question("q2", N_("nova-compute on `compute3` is stopped for ten minutes. With "
-                      "oslo.messaging's defaults, what happens to a build cast sent to "
-                      "`compute.compute3` meanwhile?"), (
-        Choice(N_("It is lost: the queue goes away with its last consumer."),
-               N_("No: oslo.messaging declares its topic queues with `auto_delete` false "
-                  "(`amqp_auto_delete = False`): the queue stays, with its messages.")),
-        Choice(N_("The broker passes it to the queue of another compute."),
-               N_("No: a broker never reroutes a queued message; `compute.compute3` is that "
-                  "host's own queue.")),
-        Choice(N_("It waits in `compute.compute3` until nova-compute consumes again."),
-               N_("Yes: the queue keeps it, and a cast never expires."), correct=True),
-        Choice(N_("It expires after `rpc_response_timeout` (60 s)."),
-               N_("That is what a call's request does: it expires with the caller's timeout. "
-                  "A cast has no expiry.")),
-    )),
-    Question("q3", N_("Three nova-conductor processes consume the queue `conductor`, and 300 "
-                      "casts arrive. What does each conductor receive?"), (
-        Choice(N_("About 100: the broker hands the messages to them in turn."),
-               N_("Yes: competing consumers share the work; to handle more, start more "
-                  "conductors."), correct=True),
-        Choice(N_("All 300: each conductor gets a copy."),
-               N_("That is a fanout, with one queue per consumer. Here three consumers share "
-                  "one queue.")),
-        Choice(N_("All 300 go to the first conductor; the others stand by."),
-               N_("No: the broker delivers to the consumers of a queue in turn; none stands "
-                  "by.")),
-    )),
-    Question("q4", N_("The conductor calls the scheduler, but every nova-scheduler is stopped. "
-                      "What does the conductor see?"), (
-        Choice(N_("Nothing: it waits for ever, as a cast would."),
-               N_("A cast does not wait at all. A call waits, but only until its timeout.")),
-        Choice(N_("An error at once: the broker refuses messages for a queue with no "
-                  "consumer."),
-               N_("No: the broker queues the message; the caller only notices that no reply "
-                  "comes.")),
-        Choice(N_("A `MessagingTimeout`, once the call's timeout has passed."),
-               N_("Yes: the request waits in the queue `scheduler`, but the caller gives up "
-                  "when no reply comes in time."), correct=True),
-    )),
-    Question("q5", N_("A new compute host joins the cloud. What must change in nova-api's and "
-                      "nova-conductor's messaging settings so that they can reach it?"), (
-        Choice(N_("Its host name must be added to their `transport_url`."),
-               N_("No: `transport_url` names the broker, never the other services.")),
-        Choice(N_("Nothing: the new nova-compute declares `compute.<host>` and binds it to "
-                  "the exchange `nova` when it starts."),
-               N_("Yes: the senders keep publishing to `nova`; the new queue and its binding "
-                  "come from the new consumer."), correct=True),
-        Choice(N_("RabbitMQ must be restarted to learn the new queue."),
-               N_("No: queues and bindings are declared while the broker runs, by the "
-                  "services themselves.")),
-    )),
-)
 
 q1, q2, q3 = SenderNames(), PredictSplit(), ReturnedEarly()
 q4 = HoldTheBoot()
