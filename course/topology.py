@@ -19,6 +19,7 @@ draws one, and the snapshots a lab hands out (``lab.topology()``) have ``.diagra
 from __future__ import annotations
 
 import json
+import os
 import socket
 import urllib.error
 import urllib.request
@@ -36,6 +37,8 @@ from .errors import BrokerUnreachable, CourseError
 from .i18n import _
 from .transport_url import Host, TransportURL, open_connection, parse_transport_url
 
+#: Where a RabbitMQ's management API is when it is not on port 15672 of the first host.
+MANAGEMENT_ENV_VAR = "COURSE_MANAGEMENT_URL"
 MANAGEMENT_PORT = 15672
 #: Seconds to wait for the management API or the broker: a learner is told within a few.
 TIMEOUT = 3.0
@@ -285,12 +288,14 @@ class _ManagementAPI:
 
     @classmethod
     def for_broker(cls, parsed: TransportURL, management_url: str | None) -> _ManagementAPI:
-        """The API of the first host, with its transport_url credentials, unless told otherwise.
+        """The API of the first host, with its transport_url credentials, unless told otherwise
+        (``management_url``, else ``$COURSE_MANAGEMENT_URL``: a node on another port).
 
         No host means localhost as guest, as oslo.messaging connects then.
         """
         host = parsed.hosts[0] if parsed.hosts else Host("localhost")
         user, password = host.username or "guest", host.password or "guest"
+        management_url = management_url or os.environ.get(MANAGEMENT_ENV_VAR)
         if management_url:
             base, user, password = _split_credentials(management_url, user, password)
         else:

@@ -430,3 +430,16 @@ def test_rabbitmq_errors_are_one_clear_masked_sentence(
         message = str(caught.value)
         assert words[language] in message and "s3cret" not in message
         assert "\n" not in message
+
+
+def test_the_management_api_can_be_named_by_the_environment(monkeypatch):
+    """A node on another port (Binder's, a test's) is reached through $COURSE_MANAGEMENT_URL."""
+    from course.topology import MANAGEMENT_ENV_VAR, _ManagementAPI
+    from course.transport_url import parse_transport_url
+
+    parsed = parse_transport_url("rabbit://nova:secret@controller:5672/")
+    assert _ManagementAPI.for_broker(parsed, None).base == "http://controller:15672"
+    monkeypatch.setenv(MANAGEMENT_ENV_VAR, "http://127.0.0.1:25672")
+    api = _ManagementAPI.for_broker(parsed, None)
+    assert (api.base, api.user, api.password) == ("http://127.0.0.1:25672", "nova", "secret")
+    assert _ManagementAPI.for_broker(parsed, "http://other:1").base == "http://other:1"
