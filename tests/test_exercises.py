@@ -129,6 +129,15 @@ def test_quiz_gives_the_feedback_of_each_answer():
         Quiz(Question("q1", "?", (Choice("a", "x"), Choice("b", "y"))))
 
 
+def test_quiz_widget_labels_show_no_markdown_marks():
+    """Radio buttons show plain text: `code` and **bold** lose their marks, not their words."""
+    quiz = Quiz(Question("q1", "Which?", (Choice("the queue `conductor`\nat **once**", "x"),
+                                          Choice("two", "y", correct=True))))
+    choices = quiz.widget().children[0].children[1]
+    assert [label for label, _value in choices.options] == [
+        "a) the queue conductor at once", "b) two"]
+
+
 def test_quiz_widget_checks_through_the_same_answer():
     quiz = Quiz(Question("q1", "Which?", (Choice("one", "Not this one."),
                                           Choice("two", "This one.", correct=True))))

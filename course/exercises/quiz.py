@@ -17,7 +17,7 @@ from typing import Any
 from ..display import Display
 from ..i18n import N_, _
 from .result import CORRECT, NOT_ATTEMPTED, NOT_YET, Message
-from .view import Result, markdown_html, result_bundle
+from .view import Result, markdown_html, markdown_plain, result_bundle
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class Quiz(Display):
         boxes = []
         for question in self.questions.values():
             choices = widgets.RadioButtons(
-                options=[(f"{letter}) {_(c.text)}", letter)
+                options=[(f"{letter}) {markdown_plain(_(c.text))}", letter)
                          for letter, c in zip(question.letters(), question.choices, strict=True)],
                 value=None, layout=widgets.Layout(width="auto"))
             button = widgets.Button(description=_("Check"))

@@ -59,6 +59,14 @@ def markdown_html(text: str) -> str:
     return rendered
 
 
+def markdown_plain(text: str) -> str:
+    """Inline Markdown as plain text (code spans and emphasis without their marks), for
+    places that show no markup, such as a radio button's label."""
+    tokens = _markdown().parseInline(text)[0].children or []
+    return "".join(t.content if t.type in ("text", "code_inline") else
+                   " " if t.type in ("softbreak", "hardbreak") else "" for t in tokens)
+
+
 def _box(colour: str, heading: str, body: str) -> str:
     return (f'<div style="border-left:4px solid {colour};padding:0.3em 0.8em;margin:0.3em 0">'
             f'<b style="color:{colour}">{heading}</b>{body}</div>')
