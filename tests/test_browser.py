@@ -157,6 +157,22 @@ def jupyter_lab(root: Path, home: Path):
         log.close()
 
 
+#: JupyterLab's own interface language for each run, and a menu that shows it.
+LOCALE = {"en": "en", "fr": "fr_FR"}
+FILE_MENU = {"en": "File", "fr": "Fichier"}
+
+
+def interface_language(base: str, token: str, lang: str) -> None:
+    """Settings › Language, through JupyterLab's settings API (the page loads it)."""
+    body = json.dumps({"raw": json.dumps({"locale": LOCALE[lang]})}).encode()
+    request = urllib.request.Request(
+        f"{base}/lab/api/settings/@jupyterlab/translation-extension:plugin", data=body,
+        method="PUT", headers={"Authorization": f"token {token}",
+                               "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status in (200, 204), answer.status
+
+
 def run_the_lesson(page, base: str, token: str, lang: str) -> None:
     # A workspace of its own for each language: the other lesson is not restored.
     page.goto(f"{base}/lab/workspaces/lesson-{lang}/tree/notebooks/{lang}/{LESSON}"
@@ -233,9 +249,13 @@ def test_lesson_01_in_jupyterlab_in_both_languages():
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
             try:
                 for lang in ("en", "fr"):
+                    interface_language(base, token, lang)
                     page = browser.new_page(viewport={"width": 1280, "height": 900})
                     t0 = time.monotonic()
                     run_the_lesson(page, base, token, lang)
+                    menu = page.locator("#jp-menu-panel").get_by_text(FILE_MENU[lang],
+                                                                       exact=True)
+                    sync_api.expect(menu).to_be_visible()  # the interface speaks it too
                     ran = time.monotonic() - t0
                     diagram = the_diagram(page, lang)
                     if lang == "en":
