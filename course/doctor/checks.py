@@ -159,8 +159,9 @@ def _package(name: str, spec: str, modules: dict[str, list[str]]) -> Check:
     try:
         importlib.import_module(module)
     except Exception as error:  # a broken install raises anything at import
+        failure = f"{type(error).__name__}: {error}"
         return Check(what, MISSING, _("`import {module}` fails: {error}", module=module,
-                                      error=f"{type(error).__name__}: {error}"),
+                                      error=failure),
                      f"`pip install --force-reinstall '{name}{spec}'`")
     return Check(what, OK, _("the course needs {requires}", requires=spec or "-"))
 
