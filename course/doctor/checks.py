@@ -228,9 +228,12 @@ def notebooks(root: Path | None = None, shown: int = 3) -> Check:
     what = _("Notebooks")
     if not (root / "notebooks" / "en").is_dir():
         return Check(what, OK, _("not a source checkout"))
-    from ..build import checks
+    from ..build import catalog, checks
 
     problems = checks.stale(root) + checks.catalog_entries(root)
+    if any(catalog.GETTEXT_MISSING in str(p) for p in problems):
+        return Check(what, WARNING, _("GNU gettext is missing: the notebooks cannot be "
+                                      "checked"), "`apt-get install gettext`")
     if not problems:
         return Check(what, OK, _("built and translated from the English sources"))
     listed = "; ".join(str(p) for p in problems[:shown])

@@ -43,11 +43,13 @@ class Report(Display):
             return {"text/html": self._html()}
 
     def _text(self) -> str:
-        lines = [f"{MARKS[c.status]} {c.what}: {c.detail}" for c in self.checks]
+        lines = [f"{MARKS[c.status]} " + _("{what}: {detail}", what=c.what, detail=c.detail)
+                 for c in self.checks]
         lines.append("")
         if self.to_fix:
             lines.append(_("What to fix:"))
-            lines += [f"  {MARKS[c.status]} {c.what}: {c.fix}" for c in self.to_fix]
+            lines += [f"  {MARKS[c.status]} " + _("{what}: {detail}", what=c.what, detail=c.fix)
+                      for c in self.to_fix]
         else:
             lines.append(_("Nothing to fix: the course is ready."))
         return "\n".join(lines)
@@ -59,7 +61,8 @@ class Report(Display):
         parts = [f"<table class='course-doctor'>{rows}</table>"]
         if self.to_fix:
             items = "".join(f"<li><span style='color:{COLOURS[c.status]}'>{MARKS[c.status]}"
-                            f"</span> {_html(c.what)}: {_html(c.fix)}</li>" for c in self.to_fix)
+                            "</span> " + _("{what}: {detail}", what=_html(c.what),
+                                           detail=_html(c.fix)) + "</li>" for c in self.to_fix)
             parts.append(f"<p><strong>{_html(_('What to fix:'))}</strong></p><ul>{items}</ul>")
         else:
             parts.append(f"<p>{_html(_('Nothing to fix: the course is ready.'))}</p>")
