@@ -3,6 +3,7 @@
     python -m course boot                      # boot a VM, print every hop
     python -m course serve nova-compute --host compute1 --transport-url rabbit://...
     python -m course topology --transport-url rabbit://user:pass@host:5672/
+    python -m course doctor                    # is this machine ready for the course?
 
 ``serve`` runs one simulated service as its own process, so one lab can span
 several processes (and machines) sharing one RabbitMQ.
@@ -26,7 +27,7 @@ from .errors import CourseError
 from .i18n import N_, N_plural, _, ngettext
 from .transport_url import mask_url
 
-COMMANDS = ("boot", "serve", "topology")
+COMMANDS = ("boot", "serve", "topology", "doctor")
 
 #: argparse's own words that a learner can meet, for the catalog: argparse looks ``_`` and
 #: ``ngettext`` up among its module's globals each time it writes one, and
@@ -55,7 +56,9 @@ def description() -> str:
         _("The course's helpers from a terminal."), "",
         "  python -m course boot                      # " + _("boot a VM, print every hop"),
         "  python -m course serve nova-compute --host compute1 --transport-url rabbit://...",
-        "  python -m course topology --transport-url rabbit://user:pass@host:5672/", "",
+        "  python -m course topology --transport-url rabbit://user:pass@host:5672/",
+        "  python -m course doctor                    # " + _("is this machine ready for the "
+                                                              "course?"), "",
         _("`serve` runs one simulated service as its own process, so one lab can span several\n"
           "processes (and machines) sharing one RabbitMQ.")])
 
@@ -121,7 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "(default: http://<first host>:15672)"))
     topo.add_argument("--all", action="store_true",
                       help=_("include amq.* and the default exchange"))
-    for command in (boot, serve, topo):
+    doctor = commands.add_parser("doctor", help=_("check this machine for the course, say "
+                                                  "what to fix"))
+    doctor.add_argument("--transport-url", help=_("broker (default: ${variable} or embedded)",
+                                                  variable=broker.ENV_VAR))
+    for command in (boot, serve, topo, doctor):
         _lang_option(command, default=argparse.SUPPRESS)  # --lang after the command too
     return parser
 
@@ -137,7 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with argparse_in_the_language():
             args = build_parser().parse_args(argv)
         try:
-            return {"boot": _boot, "serve": _serve, "topology": _topology}[args.command](args)
+            return {"boot": _boot, "serve": _serve, "topology": _topology,
+                    "doctor": _doctor}[args.command](args)
         except CourseError as error:
             print(f"{type(error).__name__}: {mask_url(str(error))}", file=sys.stderr)
             return 2
@@ -195,6 +203,14 @@ def _topology(args: argparse.Namespace) -> int:
     print()
     print(snap.bindings_table())
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .doctor import run
+
+    report = run(args.transport_url)
+    print(report.text())
+    return report.exit_status
 
 
 if __name__ == "__main__":

@@ -269,6 +269,16 @@ def snapshot(url: str | None = None, *, management_url: str | None = None,
                  include_builtin=include_builtin)
 
 
+def management_api(url: str | None = None, *, management_url: str | None = None) -> str:
+    """The address of the management API of a RabbitMQ (``url`` as :func:`snapshot`), once
+    it has answered for the URL's vhost; raises :class:`ManagementAPIError` or
+    ``BrokerUnreachable`` (one sentence each) otherwise.  ``course.doctor`` asks it."""
+    parsed = parse_transport_url(configured_url(url))
+    api = _ManagementAPI.for_broker(parsed, management_url)
+    api.get("vhosts")
+    return api.base
+
+
 def _split_credentials(url: str, user: str, password: str) -> tuple[str, str, str]:
     """A management URL may carry its own user (``http://admin:pw@host:15672``)."""
     parts = urlsplit(url)
