@@ -26,7 +26,7 @@ from typing import Any, ClassVar, TypeVar
 
 import kombu
 
-from . import broker, rabbitmq, rpc, topology, views
+from . import broker, rpc, topology, views
 from .i18n import _
 from .openstack.cinder import CinderCloud
 from .openstack.cloud import Cloud
@@ -141,7 +141,7 @@ class Lab:
         if not self.embedded:
             return _("Broker: RabbitMQ at {url}.", url=mask_url(self.url))
         text = _("Broker: the embedded broker, inside this Python process.")
-        notice = os.environ.get(rabbitmq.NOTICE_ENV_VAR, "").strip()
+        notice = os.environ.get(broker.NOTICE_ENV_VAR, "").strip()
         if notice:
             text += "\n\n" + _("No RabbitMQ in this session: {reason} The lessons use the "
                                  "embedded broker instead.", reason=_(notice))

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from . import broker
 from .errors import CourseError
 from .i18n import N_, _, format_seconds, language
 
@@ -52,7 +53,7 @@ SERVER_DIRS = ("/usr/lib/rabbitmq/bin", "/usr/sbin", "/usr/local/sbin", "/opt/ra
 INSTALL_HINT = "apt-get install rabbitmq-server"
 
 #: The variable ``start`` sets when no node started: why, in one line (a msgid of the catalog).
-NOTICE_ENV_VAR = "COURSE_BROKER_NOTICE"
+NOTICE_ENV_VAR = broker.NOTICE_ENV_VAR
 #: The file of a node's folder that tells ``stop`` (and a second ``start``) which node runs.
 STATE_FILE = "node.json"
 
