@@ -75,12 +75,21 @@ class RabbitMQUnavailable(CourseError):
         self.reason = reason
 
 
+#: Folders (separated by ``os.pathsep``) to search instead of SERVER_DIRS and $PATH: a
+#: RabbitMQ installed elsewhere (conda-forge's), or none at all (an empty value).
+DIRS_ENV_VAR = "COURSE_RABBITMQ_DIRS"
+
+
 def find_server() -> Path | None:
     """The ``rabbitmq-server`` script, or None when RabbitMQ is not installed."""
-    for folder in SERVER_DIRS:
+    chosen = os.environ.get(DIRS_ENV_VAR)
+    folders = SERVER_DIRS if chosen is None else [f for f in chosen.split(os.pathsep) if f]
+    for folder in folders:
         path = Path(folder) / "rabbitmq-server"
         if path.is_file() and os.access(path, os.X_OK):
             return path
+    if chosen is not None:
+        return None
     found = shutil.which("rabbitmq-server")
     return Path(found) if found else None
 
