@@ -11,6 +11,11 @@ for the learner without putting any password in a URL or in the browser:
   cookie (its ``set_auth_pref``), so the UI skips its login form and the proxy's header
   does the authenticating.  A UI that lacks that function shows its login form instead.
 
+Known limit: jupyter-server-proxy decodes ``%2F`` in the proxied path
+(jupyterhub/jupyter-server-proxy#510), so the UI's pages of one object of vhost ``/``
+(``api/queues/%2F/<name>``) answer "Not Found" through the proxy; the overview and the
+lists of connections, channels, exchanges and queues work.
+
 Only the jupyter server imports this module, at start-up: it needs nothing but the
 standard library.
 """
