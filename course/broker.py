@@ -21,11 +21,15 @@ from .errors import BrokerUnreachable
 from .i18n import _
 from .transport_url import TransportURL, open_connection, parse_transport_url
 
-__all__ = ["ENV_VAR", "EMBEDDED_URL", "connect", "configured_url", "connection_errors",
-           "is_embedded", "parse_transport_url", "reset", "start", "stop", "wake"]
+__all__ = ["ENV_VAR", "EMBEDDED_URL", "NOTICE_ENV_VAR", "connect", "configured_url",
+           "connection_errors", "is_embedded", "parse_transport_url", "reset", "start", "stop",
+           "wake"]
 
 #: The environment variable that selects a broker when none is passed.
 ENV_VAR = "COURSE_TRANSPORT_URL"
+#: Set (by binder/start, through ``python -m course.rabbitmq start``) when the session's
+#: RabbitMQ did not start: why, in one line; the lab then says so and runs embedded.
+NOTICE_ENV_VAR = "COURSE_BROKER_NOTICE"
 #: The transport_url of the embedded broker's default vhost.
 EMBEDDED_URL = f"{kombu_transport.SCHEME}://"
 

@@ -17,6 +17,7 @@ over the same queues; on the embedded broker it also empties the broker.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -135,9 +136,16 @@ class Lab:
             time.sleep(0.005)
 
     def describe(self) -> str:
-        if self.embedded:
-            return _("Broker: the embedded broker, inside this Python process.")
-        return _("Broker: RabbitMQ at {url}.", url=mask_url(self.url))
+        """Which broker the lab uses; on the embedded one, why this session has no RabbitMQ
+        when ``binder/start`` could not start one ($COURSE_BROKER_NOTICE)."""
+        if not self.embedded:
+            return _("Broker: RabbitMQ at {url}.", url=mask_url(self.url))
+        text = _("Broker: the embedded broker, inside this Python process.")
+        notice = os.environ.get(broker.NOTICE_ENV_VAR, "").strip()
+        if notice:
+            text += "\n\n" + _("No RabbitMQ in this session: {reason} The lessons use the "
+                                 "embedded broker instead.", reason=_(notice))
+        return text
 
     def __repr__(self) -> str:
         return f"<Lab {mask_url(self.url)}: {len(self.clouds)} cloud(s), {len(self.trace)} events>"

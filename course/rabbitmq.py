@@ -1,4 +1,4 @@
-"""A private RabbitMQ node: started in a temporary folder, on loopback, on free ports.
+"""A private RabbitMQ node: started in a folder of its own, on loopback, on free ports.
 
 Tests, the benchmark and Binder use it to run a real broker without root and
 without touching any system-wide RabbitMQ: every file the node writes (data,
@@ -8,16 +8,31 @@ behind.  Nothing listens on any address but 127.0.0.1.
 
     with RabbitMQNode.start() as node:
         conn = course.broker.connect(node.url)
+
+Binder's ``binder/start`` runs one for the whole session, as the notebook user, through
+the command line (the node keeps running after the command returns)::
+
+    eval "$(python -m course.rabbitmq start --base "$HOME/.rabbitmq")"   # export lines
+    python -m course.rabbitmq stop --base "$HOME/.rabbitmq"
+
+``start`` prints shell ``export`` lines for ``COURSE_TRANSPORT_URL`` and
+``COURSE_MANAGEMENT_URL``; when no node starts it prints one for ``COURSE_BROKER_NOTICE``
+instead (a one-line reason, which ``course.Lab().describe()`` shows translated) and
+exits with status 1.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -28,25 +43,53 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from . import broker
 from .errors import CourseError
-from .i18n import _, format_seconds
+from .i18n import N_, _, format_seconds, language
 
 #: Where Debian and Ubuntu install the server scripts (``/usr/sbin`` only wraps them).
 SERVER_DIRS = ("/usr/lib/rabbitmq/bin", "/usr/sbin", "/usr/local/sbin", "/opt/rabbitmq/sbin")
 
 INSTALL_HINT = "apt-get install rabbitmq-server"
 
+#: The variable ``start`` sets when no node started: why, in one line (a msgid of the catalog).
+NOTICE_ENV_VAR = broker.NOTICE_ENV_VAR
+#: The file of a node's folder that tells ``stop`` (and a second ``start``) which node runs.
+STATE_FILE = "node.json"
+
+NOT_INSTALLED = N_("RabbitMQ is not installed in this environment.")
+STOPPED_WHILE_STARTING = N_("RabbitMQ stopped while starting.")
+NOT_IN_TIME = N_("RabbitMQ did not start in time.")
+#: What binder/start says when the command itself failed (it writes the same words).
+COULD_NOT_START = N_("RabbitMQ could not be started.")
+
 
 class RabbitMQUnavailable(CourseError):
-    """The RabbitMQ server program is not installed, or the node did not start."""
+    """The RabbitMQ server program is not installed, or the node did not start.
+
+    ``reason``: the same in one short sentence without fields, for ``$COURSE_BROKER_NOTICE``.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+#: Folders (separated by ``os.pathsep``) to search instead of SERVER_DIRS and $PATH: a
+#: RabbitMQ installed elsewhere (conda-forge's), or none at all (an empty value).
+DIRS_ENV_VAR = "COURSE_RABBITMQ_DIRS"
 
 
 def find_server() -> Path | None:
     """The ``rabbitmq-server`` script, or None when RabbitMQ is not installed."""
-    for folder in SERVER_DIRS:
+    chosen = os.environ.get(DIRS_ENV_VAR)
+    folders = SERVER_DIRS if chosen is None else [f for f in chosen.split(os.pathsep) if f]
+    for folder in folders:
         path = Path(folder) / "rabbitmq-server"
         if path.is_file() and os.access(path, os.X_OK):
             return path
+    if chosen is not None:
+        return None
     found = shutil.which("rabbitmq-server")
     return Path(found) if found else None
 
@@ -66,7 +109,7 @@ class RabbitMQNode:
     amqp_port: int
     management_port: int
     env: dict[str, str] = field(repr=False)
-    process: subprocess.Popen = field(repr=False)
+    process: subprocess.Popen | _Detached = field(repr=False)
     user: str = "guest"
     password: str = field(default="guest", repr=False)
     _stopped: bool = field(default=False, repr=False)
@@ -87,15 +130,24 @@ class RabbitMQNode:
     # -- starting and stopping ------------------------------------------------
 
     @classmethod
-    def start(cls, timeout: float = 60.0) -> RabbitMQNode:
-        """Start a node and wait until its AMQP port and management API answer."""
+    def start(cls, timeout: float = 60.0, *, folder: Path | None = None,
+              amqp_port: int = 0, management_port: int = 0) -> RabbitMQNode:
+        """Start a node and wait until its AMQP port and management API answer.
+
+        ``folder``: where it keeps everything (a new temporary folder by default; ``stop()``
+        deletes it either way); ``amqp_port``, ``management_port``: 0 for free ports.
+        """
         server = find_server()
         if server is None:
             raise RabbitMQUnavailable(_(
                 "RabbitMQ is not installed. Install it with `{command}` to run the "
-                "course on a real broker.", command=INSTALL_HINT))
-        folder = Path(tempfile.mkdtemp(prefix="course-rabbitmq-"))
-        amqp_port, management_port, dist_port, epmd_port = (free_port() for _i in range(4))
+                "course on a real broker.", command=INSTALL_HINT), NOT_INSTALLED)
+        if folder is None:
+            folder = Path(tempfile.mkdtemp(prefix="course-rabbitmq-"))
+        else:
+            _claim(folder)
+        amqp_port, management_port = amqp_port or free_port(), management_port or free_port()
+        dist_port, epmd_port = free_port(), free_port()
         (folder / "rabbitmq.conf").write_text(
             f"listeners.tcp.1 = 127.0.0.1:{amqp_port}\n"
             "management.tcp.ip = 127.0.0.1\n"
@@ -151,7 +203,7 @@ class RabbitMQNode:
             if self.process.poll() is not None:
                 raise RabbitMQUnavailable(_(
                     "RabbitMQ stopped while starting; its log is in {folder}.",
-                    folder=str(self.folder)))
+                    folder=str(self.folder)), STOPPED_WHILE_STARTING)
             try:
                 self.api("GET", "/api/overview", timeout=1)
                 # The management API answers a little before AMQP is accepted.
@@ -161,7 +213,35 @@ class RabbitMQNode:
                 time.sleep(0.2)
         raise RabbitMQUnavailable(_(
             "RabbitMQ did not start within {duration}; its log is in {folder}.",
-            duration=format_seconds(timeout, 0), folder=str(self.folder)))
+            duration=format_seconds(timeout, 0), folder=str(self.folder)), NOT_IN_TIME)
+
+    def save(self) -> None:
+        """Write what :meth:`attach` needs into the node's folder (for another process)."""
+        state = {"pid": self.process.pid, "amqp_port": self.amqp_port,
+                 "management_port": self.management_port, "user": self.user,
+                 "password": self.password, "env": self.env}
+        path = self.folder / STATE_FILE
+        path.write_text(json.dumps(state))
+        path.chmod(0o600)
+
+    @classmethod
+    def attach(cls, folder: Path) -> RabbitMQNode | None:
+        """The node :meth:`save` recorded in ``folder``, if it still runs."""
+        try:
+            state = json.loads((folder / STATE_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+        process = _Detached(state["pid"])
+        if process.poll() is not None:
+            return None
+        return cls(folder, state["amqp_port"], state["management_port"], state["env"],
+                   process, state["user"], state["password"])
+
+    def exports(self) -> str:
+        """Shell lines that point the course at this node (no password in the API's URL:
+        course.topology takes the transport_url's)."""
+        return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in (
+            ("COURSE_TRANSPORT_URL", self.url), ("COURSE_MANAGEMENT_URL", self.management_url)))
 
     def stop(self) -> None:
         """Stop the node and its port mapper, then delete its folder."""
@@ -209,3 +289,93 @@ class RabbitMQNode:
 
     def delete_vhost(self, vhost: str) -> None:
         self.api("DELETE", f"/api/vhosts/{quote(vhost, safe='')}")
+
+
+def _claim(folder: Path) -> None:
+    """Make ``folder`` the node's own: new or empty, or the folder of an earlier node,
+    never one holding anything else (``stop()`` deletes it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if any(folder.iterdir()) and not (folder / STATE_FILE).exists():
+        raise RabbitMQUnavailable(_(
+            "{folder} holds other files: give a new folder for the RabbitMQ node.",
+            folder=str(folder)), N_("The RabbitMQ node's folder holds other files."))
+    for entry in folder.iterdir():  # what an earlier node left: start afresh
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+class _Detached:
+    """The part of ``subprocess.Popen`` that ``stop()`` uses, for a node started by another
+    process (the ``start`` command): it is not our child, so we cannot wait() for it."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def poll(self) -> int | None:
+        try:
+            os.kill(self.pid, 0)
+            with open(f"/proc/{self.pid}/stat") as f:  # a zombie nobody reaped yet is gone
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return 0
+        except (ProcessLookupError, FileNotFoundError):
+            return 0
+        except (PermissionError, OSError):
+            pass
+        return None
+
+    def send_signal(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, sig)
+
+    def wait(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            time.sleep(0.1)
+        return 0
+
+
+# -- the command line (binder/start) ----------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m course.rabbitmq",
+        description="Start or stop a private RabbitMQ node that outlives the command.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    start = commands.add_parser("start", help="start a node; print export lines for a shell")
+    stop = commands.add_parser("stop", help="stop the node of --base and delete its folder")
+    for command in (start, stop):
+        command.add_argument("--base", type=Path, required=True,
+                             help="the node's own folder (data, logs, Erlang cookie)")
+    start.add_argument("--amqp-port", type=int, default=0, help="0: a free port")
+    start.add_argument("--management-port", type=int, default=0, help="0: a free port")
+    start.add_argument("--timeout", type=float, default=30.0,
+                       help="seconds to wait for the node to answer")
+    args = parser.parse_args(argv)
+    with language("en"):  # a log's words; the notice is translated where it is shown
+        if args.command == "stop":
+            node = RabbitMQNode.attach(args.base)
+            if node is not None:
+                node.stop()
+            return 0
+        node = RabbitMQNode.attach(args.base)  # started already (start run twice)
+        try:
+            if node is None:
+                node = RabbitMQNode.start(args.timeout, folder=args.base,
+                                          amqp_port=args.amqp_port,
+                                          management_port=args.management_port)
+                node.save()
+        except RabbitMQUnavailable as error:
+            print(error, file=sys.stderr)
+            print(f"export {NOTICE_ENV_VAR}={shlex.quote(error.reason)}")
+            return 1
+        print(node.exports(), end="")
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
