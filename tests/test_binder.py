@@ -220,3 +220,19 @@ def test_the_proxy_entry(monkeypatch):
     assert proxy.rabbitmq()["launcher_entry"]["enabled"] is False
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'rabbitmq = "course.proxy:rabbitmq"' in pyproject
+
+
+def test_the_binder_badges_open_lesson_00_of_each_language():
+    """The README's Binder links open JupyterLab (labpath) on lessons that exist."""
+    import re
+    from urllib.parse import parse_qs, urlparse
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = dict(re.findall(r"^\[(binder-\w\w)\]: (\S+)$", readme, flags=re.M))
+    assert set(links) == {"binder-en", "binder-fr"}
+    for name, link in links.items():
+        url = urlparse(link)
+        assert url.netloc == "mybinder.org" and url.path.startswith("/v2/gh/")
+        labpath = parse_qs(url.query)["labpath"][0]
+        assert labpath == f"notebooks/{name[-2:]}/00-welcome.ipynb"
+        assert (ROOT / labpath).is_file()
