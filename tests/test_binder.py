@@ -7,6 +7,7 @@ import json
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -69,7 +70,10 @@ def user():
     pythonpath = str(ROOT)
     prefix: list[str] = []
     python = sys.executable
+    opened = []
     if os.getuid() == 0:
+        opened = let_others_through(ROOT, Path(sysconfig.get_paths()["purelib"]),
+                                    Path(sys.executable).resolve())
         nobody = pwd.getpwnam("nobody")
         os.chown(home, nobody.pw_uid, nobody.pw_gid)
         prefix = ["runuser", "-u", "nobody", "--"]
@@ -79,11 +83,31 @@ def user():
         if subprocess.run([*prefix, "env", f"PYTHONPATH={pythonpath}", python, "-c",
                            "import course"], capture_output=True).returncode:
             shutil.rmtree(home)
+            restore(opened)
             unavailable(f"no Python with the course that user nobody may run (tried {python})")
     try:
         yield User(prefix, home, python, pythonpath)
     finally:
         shutil.rmtree(home, ignore_errors=True)
+        restore(opened)
+
+
+def let_others_through(*paths: Path) -> list[tuple[Path, int]]:
+    """Let other users traverse (x, never read) the folders above ``paths`` that stop them,
+    such as the 0700 folder of ``mktemp -d`` a fresh clone sits in; :func:`restore` undoes it."""
+    opened = []
+    for path in paths:
+        for folder in [*reversed(path.parents), path] if path.is_dir() else path.parents:
+            mode = folder.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                folder.chmod(mode | stat.S_IXOTH)
+                opened.append((folder, mode))
+    return opened
+
+
+def restore(opened: list[tuple[Path, int]]) -> None:
+    for folder, mode in reversed(opened):
+        folder.chmod(stat.S_IMODE(mode))
 
 
 def probe(result: subprocess.CompletedProcess) -> dict:
