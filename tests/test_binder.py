@@ -93,14 +93,18 @@ def user():
 
 
 def let_others_through(*paths: Path) -> list[tuple[Path, int]]:
-    """Let other users traverse (x, never read) the folders above ``paths`` that stop them,
-    such as the 0700 folder of ``mktemp -d`` a fresh clone sits in; :func:`restore` undoes it."""
+    """Let other users traverse (x) the folders above ``paths`` that stop them, and list
+    (r) the folders ``paths`` name, which Python's import system must read: a fresh clone
+    may be the 0700 folder of ``mktemp -d`` itself.  :func:`restore` undoes it."""
     opened = []
     for path in paths:
-        for folder in [*reversed(path.parents), path] if path.is_dir() else path.parents:
+        wanted = [(folder, stat.S_IXOTH) for folder in reversed(path.parents)]
+        if path.is_dir():
+            wanted.append((path, stat.S_IXOTH | stat.S_IROTH))
+        for folder, bits in wanted:
             mode = folder.stat().st_mode
-            if not mode & stat.S_IXOTH:
-                folder.chmod(mode | stat.S_IXOTH)
+            if mode & bits != bits:
+                folder.chmod(stat.S_IMODE(mode) | bits)
                 opened.append((folder, mode))
     return opened
 
