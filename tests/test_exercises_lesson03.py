@@ -99,7 +99,7 @@ def test_which_are_calls(lab):
     assert says(ex.q3.check(calls | {fanout}), NOT_YET, "fanout copy")
     assert says(ex.q3.check({min(calls)}), NOT_YET, "is a call too")
     assert says(ex.q3.check(calls | {99}), NOT_YET, "no hop 99")
-    assert says(ex.q3.check("1, 3"), NOT_YET, "set of whole numbers")
+    assert says(ex.q3.check("1, 3"), NOT_YET, "set of whole numbers, e.g. `{1, 4}`; this answer")
 
 
 def test_quiz():

@@ -196,7 +196,7 @@ class WhichAreCalls(Exercise):
             calls = {calls}
         if not isinstance(calls, (set, list, tuple, frozenset)) or not all(
                 isinstance(n, int) and not isinstance(n, bool) for n in calls):
-            raise NotYet(N_("Write the hop numbers as a set of whole numbers, e.g. `{1, 4}`; "
+            raise NotYet(N_("Write the hop numbers as a set of whole numbers, e.g. `{{1, 4}}`; "
                             "this answer is {kind}."), kind=evidence.kind(calls))
         hops = {h.number: h for h in evidence.lab().trace.for_request(Q3_REQUEST).hops}
         if not hops:
