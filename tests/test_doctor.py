@@ -189,3 +189,9 @@ def test_the_exit_status_counts_missing_only():
                             (checks.OK, checks.WARNING, checks.MISSING))
     assert checks.exit_status([ok, warning]) == 0
     assert checks.exit_status([ok, warning, missing]) == 1
+
+
+def test_a_lesson_can_leave_the_notebooks_build_out():
+    from course import doctor
+
+    assert len(doctor.run(notebooks=False).checks) == len(doctor.run().checks) - 1

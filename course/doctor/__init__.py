@@ -22,9 +22,10 @@ __all__ = ["MISSING", "OK", "WARNING", "Check", "Report", "run"]
 
 
 def run(transport_url: str | None = None, *, root: Path | None = None,
-        lang: str | None = None) -> Report:
+        lang: str | None = None, notebooks: bool = True) -> Report:
     """Every check now, written in ``lang`` (default: the language in force).
     ``transport_url`` overrides $COURSE_TRANSPORT_URL; ``root``: the source checkout whose
-    notebooks to check (default: the one holding this package, if any)."""
+    notebooks to check (default: the one holding this package, if any); ``notebooks=False``
+    leaves that check out (a lesson: the learner reads the notebooks, not their build)."""
     with i18n.language(lang) as chosen:
-        return Report(tuple(everything(transport_url, root)), chosen)
+        return Report(tuple(everything(transport_url, root, notebooks)), chosen)

@@ -243,10 +243,12 @@ def notebooks(root: Path | None = None, shown: int = 3) -> Check:
     return Check(what, WARNING, listed, _("`make notebooks`, then translate what it marks"))
 
 
-def everything(url: str | None = None, root: Path | None = None) -> list[Check]:
-    """Every check, in the order a learner meets what they look at."""
-    return [python_version(), *packages(), graphviz_dot(), *broker(url), language_pack(),
-            notebooks(root)]
+def everything(url: str | None = None, root: Path | None = None,
+               with_notebooks: bool = True) -> list[Check]:
+    """Every check, in the order a learner meets what they look at (the notebooks' build
+    last: it is for authors, and takes a few seconds)."""
+    found = [python_version(), *packages(), graphviz_dot(), *broker(url), language_pack()]
+    return [*found, notebooks(root)] if with_notebooks else found
 
 
 def exit_status(found: Iterable[Check]) -> int:
