@@ -47,13 +47,6 @@ def _bus(hops: list) -> list:
     return [h for h in hops if h.kind in KINDS]
 
 
-def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str):
-        raise NotYet(N_("Write `{what}` in quotes, e.g. `\"cast\"`; this answer is "
-                        "{kind}."), what=what, kind=evidence.kind(value))
-    return value.strip()
-
-
 # -- exercise 1 ---------------------------------------------------------------------------
 
 
@@ -89,8 +82,9 @@ class PredictNextHop(Exercise):
                  "and `{receiver}` takes it.")
 
     def verify(self, kind: Any, routing_key: Any, method: Any) -> dict[str, str]:
-        kind, key, method = (_text(kind, "kind"), _text(routing_key, "routing_key"),
-                             _text(method, "method"))
+        kind, key, method = (evidence.text(kind, "kind", '"cast"'),
+                             evidence.text(routing_key, "routing_key"),
+                             evidence.text(method, "method"))
         hop = next_after_scheduling(_server(FIRST).hops)
         if hop is None:
             raise NotYet(N_("The trace of `vm1` has no hop after scheduling yet: run the "
@@ -219,7 +213,7 @@ class FindTheHost(Exercise):
                  "trace says the conductor cast it there.")
 
     def verify(self, host: Any) -> dict[str, str]:
-        answer = _text(host, "host")
+        answer = evidence.text(host, "host")
         hop, holding = waiting_build()
         if hop is None:
             raise NotYet(N_("`vm3` has no build in the trace yet: run the cell that stops "
