@@ -158,7 +158,7 @@ class CountCallsAndCasts(Exercise):
         if casts == true_casts:
             right.append(Message(N_("Right: {n} casts."), {"n": casts}))
         elif casts == true_casts + fanouts:
-            wrong.append(Message(N_("{n} casts counts the `fanout` to the schedulers too: "
+            wrong.append(Message(N_("{n} casts: that counts the `fanout` to the schedulers too; "
                                     "count it apart."), {"n": casts}))
         else:
             wrong.append(Message(N_("Not {n} casts: count the rows of type `cast` "
@@ -166,8 +166,8 @@ class CountCallsAndCasts(Exercise):
         if calls == true_calls:
             right.append(Message(N_("Right: {n} calls."), {"n": calls}))
         elif calls == true_calls + replies:
-            wrong.append(Message(N_("{n} calls counts each reply too: a call and its reply "
-                                    "are one call."), {"n": calls}))
+            wrong.append(Message(N_("{n} calls: that counts each reply too; a call and its "
+                                    "reply are one call."), {"n": calls}))
         elif calls == 1:
             wrong.append(Message(N_("Not only `select_destinations`: nova-compute calls the "
                                     "conductor for each state it saves.")))
