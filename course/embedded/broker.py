@@ -11,12 +11,13 @@ from typing import Any
 
 from amqp import exceptions as amqp_errors
 
+from .deadletter import DeadLettering
 from .declarations import Declarations
 from .delivery import Messaging
 from .model import DELIVERY_BATCH, WAKE, Channel, Connection, Delivery, VHost, clock
 
 
-class Broker(Declarations, Messaging):
+class Broker(Declarations, Messaging, DeadLettering):
     """Every vhost of the embedded broker, and every open connection to it."""
 
     def __init__(self) -> None:
@@ -25,6 +26,7 @@ class Broker(Declarations, Messaging):
         self.connections: list[Connection] = []
         self._seq = count(1)
         self._expiry_check = float("inf")  # earliest moment an x-expires queue may be due
+        self._death_check = float("inf")  # earliest moment a message may expire to a DLX
         self._orphans: deque[Connection] = deque()
         self.stopped = False  # between stop() and start(): connections are refused
 
@@ -114,6 +116,7 @@ class Broker(Declarations, Messaging):
             self._reap()
             self._check_channel(channel)
             self._expire_queues()
+            self._expire_messages()
             try:
                 return operation(channel, *args)
             except amqp_errors.ChannelError:
@@ -144,9 +147,16 @@ class Broker(Declarations, Messaging):
                 if conn.inbox:
                     inbox = conn.inbox
                     return [inbox.popleft() for _i in range(min(len(inbox), DELIVERY_BATCH))]
-                remaining = None if deadline is None else deadline - clock()
+                now = clock()
+                remaining = None if deadline is None else deadline - now
                 if remaining is not None and remaining <= 0:
                     return []
+                if self._death_check < float("inf"):  # wake up to dead-letter on time
+                    due = max(self._death_check - now, 0.0)
+                    if remaining is None or due < remaining:
+                        conn.wakeup.wait(due)
+                        self._expire_messages()
+                        continue
                 conn.wakeup.wait(remaining)
 
     # -- looking at it ----------------------------------------------------------------------
@@ -189,6 +199,7 @@ class Broker(Declarations, Messaging):
             self.vhosts.clear()
             self.stopped = False
             self._expiry_check = float("inf")
+            self._death_check = float("inf")
 
     def stop(self) -> None:
         """Like stopping RabbitMQ: every connection is dropped (unacked messages go back to

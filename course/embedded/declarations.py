@@ -104,9 +104,11 @@ class Declarations:
                 raise error(amqp_errors.AccessRefused,
                              f"ACCESS_REFUSED - queue name '{name}' contains reserved prefix "
                              "'amq.*'", QUEUE_DECLARE)
-            check_queue_arguments(name, vhost, arguments)
+            check_queue_arguments(name, vhost, arguments, durable, exclusive, auto_delete)
             queue = Queue(name, vhost, durable, auto_delete,
                           channel.connection if exclusive else None, dict(arguments))
+            if queue.dlx is not None:
+                queue.dead_letter = self._dead_letter
             vhost.queues[name] = queue
         queue.last_used = clock()
         self._schedule_expiry(queue)
@@ -128,10 +130,10 @@ class Declarations:
                              f"PRECONDITION_FAILED - inequivalent arg '{what}' for queue "
                              f"'{queue.name}' in vhost '{vhost}': received '{yes_no(wanted)}' "
                              f"but current is '{yes_no(current)}'", QUEUE_DECLARE)
-        for key in EQUIVALENCE_ARGUMENTS:
-            wanted, current = arguments.get(key), queue.arguments.get(key)
-            if wanted == current:
+        for key, default in EQUIVALENCE_ARGUMENTS.items():
+            if arguments.get(key, default) == queue.arguments.get(key, default):
                 continue
+            wanted, current = arguments.get(key), queue.arguments.get(key)
             if wanted is None or current is None:  # one side lacks it: say its type
                 received, now = describe_arg(wanted), describe_arg(current)
             else:

@@ -19,7 +19,19 @@ from .errors import (
     error,
     not_found,
 )
-from .model import Channel, Consumer, Delivery, Entry, Payload, Queue, Unacked, clock
+from .model import (
+    Channel,
+    Consumer,
+    Delivery,
+    Entry,
+    Exchange,
+    Payload,
+    Queue,
+    Unacked,
+    VHost,
+    body_size,
+    clock,
+)
 
 
 class Messaging:
@@ -35,20 +47,41 @@ class Messaging:
             raise error(amqp_errors.AccessRefused,
                          f"ACCESS_REFUSED - cannot publish to internal exchange "
                          f"'{payload.exchange}' in vhost '{vhost.name}'", BASIC_PUBLISH)
+        names = self._route(vhost, exchange, payload.routing_key, payload.headers)
+        if self._enqueue(vhost, names, payload, expiration_ttl(payload.properties)):
+            channel.nacked = True  # a publisher in confirm mode gets a basic.nack
+        return bool(names) or not mandatory
+
+    @staticmethod
+    def _route(vhost: VHost, exchange: Exchange, routing_key: str, headers: dict) -> list[str]:
         if exchange.name == "":
-            names = routing.route_default(payload.routing_key, vhost.queues)
-        else:
-            names = exchange.route(payload.routing_key, payload.headers)
+            return routing.route_default(routing_key, vhost.queues)
+        return exchange.route(routing_key, headers)
+
+    def _enqueue(self, vhost: VHost, names: list[str], payload: Payload,
+                 ttl: float | None) -> bool:
+        """Put a message in each of the named queues (each with its own TTL, priority and
+        length limit); True when one of them refused it (``x-overflow: reject-publish``)."""
         now = clock()
-        ttl = expiration_ttl(payload.properties)
+        refused = False
         for name in names:
             queue = vhost.queues[name]
+            if queue.limited and queue.overflow != "drop-head" and self._full(queue, payload):
+                refused = True
+                if queue.overflow == "reject-publish-dlx" and queue.dead_letter is not None:
+                    queue.dead_letter(queue, Entry(0, payload, None), "maxlen")
+                continue
             expires = [t for t in (ttl, queue.message_ttl) if t is not None]
             entry = Entry(next(self._seq), payload, now + min(expires) if expires else None,
-                          priority=queue.priority_of(payload.properties))
+                          priority=queue.priority_of(payload.properties),
+                          delivery_count=queue.first_count)
             queue.put(entry)
             self._dispatch(queue, now)  # a TTL of 0 still reaches a waiting consumer
-        return bool(names) or not mandatory
+            if queue.limited:
+                self._drop_heads(queue)
+            if queue.dead_letter is not None:
+                self._watch_head(queue)
+        return refused
 
     # -- consuming ----------------------------------------------------------------------
 
@@ -93,6 +126,8 @@ class Messaging:
             self._delete_queue(queue)
         else:
             self._schedule_expiry(queue)
+            if queue.single_active:  # the next consumer takes over
+                self._dispatch(queue)
 
     def basic_get(self, channel: Channel, name: str, no_ack: bool) -> Delivery | None:
         queue = self._queue(channel, name, BASIC_GET)
@@ -102,6 +137,8 @@ class Messaging:
         if not queue.messages:
             return None
         entry = queue.messages.popleft()
+        if queue.dead_letter is not None:
+            self._watch_head(queue)
         return self._deliver(channel, None, queue, entry, no_ack)
 
     def _dispatch(self, queue: Queue, now: float | None = None) -> None:
@@ -111,13 +148,18 @@ class Messaging:
         now = clock() if now is None else now
         while queue.messages and queue.consumers:
             consumers = queue.consumers
-            for step in range(len(consumers)):
-                consumer = consumers[(queue._next + step) % len(consumers)]
-                if consumer.can_take():
-                    queue._next = (queue._next + step + 1) % len(consumers)
-                    break
+            if queue.single_active:  # only the first consumer receives, while it is there
+                consumer = consumers[0]
+                if not consumer.can_take():
+                    return
             else:
-                return
+                for step in range(len(consumers)):
+                    consumer = consumers[(queue._next + step) % len(consumers)]
+                    if consumer.can_take():
+                        queue._next = (queue._next + step + 1) % len(consumers)
+                        break
+                else:
+                    return
             queue.drop_expired(now)
             if not queue.messages:
                 return
@@ -126,6 +168,8 @@ class Messaging:
             conn = consumer.channel.connection
             conn.inbox.append(delivery)
             conn.wakeup.notify()
+            if queue.dead_letter is not None:
+                self._watch_head(queue)
 
     def _deliver(self, channel: Channel, consumer: Consumer | None, queue: Queue,
                  entry: Entry, no_ack: bool) -> Delivery:
@@ -174,7 +218,14 @@ class Messaging:
         if requeue:
             self._requeue(channel, tags)
         else:
-            for queue in {self._release(channel, t).queue for t in tags}:
+            touched = []
+            for t in tags:
+                record = self._release(channel, t)
+                queue = record.queue
+                if queue.dead_letter is not None and self._exists(queue):
+                    queue.dead_letter(queue, record.entry, "rejected")
+                touched.append(queue)
+            for queue in dict.fromkeys(touched):
                 self._dispatch(queue)
 
     def basic_recover(self, channel: Channel, requeue: bool) -> None:
@@ -187,11 +238,52 @@ class Messaging:
         touched = []
         for tag in sorted(tags, key=lambda t: channel.unacked[t].entry.seq, reverse=True):
             record = self._release(channel, tag)
-            if record.queue.vhost.queues.get(record.queue.name) is record.queue:
-                record.queue.put_back(record.entry)
-                touched.append(record.queue)
+            queue, entry = record.queue, record.entry
+            if not self._exists(queue):
+                continue
+            if entry.delivery_count is not None:  # a quorum queue counts the returns
+                entry.delivery_count += 1
+                if queue.delivery_limit is not None and entry.delivery_count > queue.delivery_limit:
+                    if queue.dead_letter is not None:
+                        queue.dead_letter(queue, entry, "delivery_limit")
+                    continue
+            queue.put_back(entry)
+            touched.append(queue)
         for queue in dict.fromkeys(touched):
             self._dispatch(queue)
+            if queue.limited:
+                self._drop_heads(queue)
+            if queue.dead_letter is not None:
+                self._watch_head(queue)
+
+    @staticmethod
+    def _exists(queue: Queue) -> bool:
+        return queue.vhost.queues.get(queue.name) is queue
+
+    # -- length limits --------------------------------------------------------------------
+
+    @staticmethod
+    def _full(queue: Queue, payload: Payload) -> bool:
+        """Whether one more message would take the queue past its length limit."""
+        if queue.max_length is not None and len(queue.messages) + 1 > queue.max_length:
+            return True
+        return queue.max_length_bytes is not None and (
+            queue.ready_bytes() + body_size(payload.body) > queue.max_length_bytes)
+
+    @staticmethod
+    def _drop_heads(queue: Queue) -> None:
+        """``x-overflow: drop-head``: the oldest ready messages go (dead-lettered, reason
+        ``maxlen``, with a dead-letter exchange) until the queue is within its limits."""
+        if queue.overflow != "drop-head":
+            return
+        messages = queue.messages
+        while messages and (
+                (queue.max_length is not None and len(messages) > queue.max_length)
+                or (queue.max_length_bytes is not None
+                    and queue.ready_bytes() > queue.max_length_bytes)):
+            entry = messages.popleft()
+            if queue.dead_letter is not None:
+                queue.dead_letter(queue, entry, "maxlen")
 
     def discard(self, delivery: Delivery) -> None:
         """A delivery reached a consumer that was cancelled meanwhile: requeue it (as py-amqp)."""

@@ -7,6 +7,7 @@ import threading
 import time
 from bisect import insort
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
@@ -30,6 +31,13 @@ ROUTE_CACHE_SIZE = 4096
 
 def clock() -> float:
     return time.monotonic()
+
+
+def body_size(body: Any) -> int:
+    """A body's size in bytes, as it would travel on the wire."""
+    if isinstance(body, bytes | bytearray | memoryview):
+        return len(body)
+    return len(str(body).encode("utf-8"))
 
 
 # --------------------------------------------------------------------------- records
@@ -58,6 +66,9 @@ class Entry:
     expires_at: float | None
     redelivered: bool = False
     priority: int = 0
+    #: A quorum queue counts the deliveries that came back (``x-delivery-count``); None
+    #: in a classic queue, which does not.
+    delivery_count: int | None = None
 
     def __lt__(self, other: Entry) -> bool:
         return (-self.priority, self.seq) < (-other.priority, other.seq)
@@ -131,6 +142,9 @@ class Consumer:
 
 @dataclass(eq=False)
 class Queue:
+    """A queue, its messages and consumers; its arguments (checked by
+    :mod:`.arguments` before it is made) are read once, here, into attributes."""
+
     name: str
     vhost: VHost
     durable: bool = False
@@ -143,34 +157,50 @@ class Queue:
     had_consumer: bool = False
     last_used: float = field(default_factory=clock)
     _next: int = 0  # round-robin position
+    #: Called with (queue, entry, reason) for a message that dies in a queue with a
+    #: dead-letter exchange (set by the broker); None: dead messages are dropped.
+    dead_letter: Callable[[Queue, Entry, str], None] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        args = self.arguments
+        self.kind: str = args.get("x-queue-type") or "classic"
+        ttl = args.get("x-message-ttl")
+        self.message_ttl: float | None = None if ttl is None else ttl / 1000.0
+        ttl = args.get("x-expires")
+        self.expires: float | None = None if ttl is None else ttl / 1000.0
+        self.max_priority: int | None = args.get("x-max-priority")
+        self.dlx: str | None = args.get("x-dead-letter-exchange")
+        self.dlrk: str | None = args.get("x-dead-letter-routing-key")
+        self.max_length: int | None = args.get("x-max-length")
+        self.max_length_bytes: int | None = args.get("x-max-length-bytes")
+        self.overflow: str = args.get("x-overflow") or "drop-head"
+        #: Whether a length limit applies (the publish path looks at nothing else).
+        self.limited = self.max_length is not None or self.max_length_bytes is not None
+        self.delivery_limit: int | None = args.get("x-delivery-limit")
+        #: The count a new message starts with: 0 in a quorum queue, None in a classic one.
+        self.first_count: int | None = 0 if self.kind == "quorum" else None
+        self.single_active: bool = args.get("x-single-active-consumer") is True
 
     @property
     def exclusive(self) -> bool:
         return self.owner is not None
 
-    @property
-    def message_ttl(self) -> float | None:
-        ttl = self.arguments.get("x-message-ttl")
-        return None if ttl is None else ttl / 1000.0
-
-    @property
-    def expires(self) -> float | None:
-        ttl = self.arguments.get("x-expires")
-        return None if ttl is None else ttl / 1000.0
-
     def drop_expired(self, now: float) -> None:
-        """Expired messages leave from the head of the queue, as in RabbitMQ."""
+        """Expired messages leave from the head of the queue, as in RabbitMQ (to the
+        dead-letter exchange, if the queue has one)."""
         messages = self.messages
         while messages and messages[0].expires_at is not None and messages[0].expires_at < now:
-            messages.popleft()
+            entry = messages.popleft()
+            if self.dead_letter is not None:
+                self.dead_letter(self, entry, "expired")
+
+    def ready_bytes(self) -> int:
+        """The body bytes of the ready messages (what ``x-max-length-bytes`` limits)."""
+        return sum(body_size(e.payload.body) for e in self.messages)
 
     def ready(self, now: float | None = None) -> int:
         self.drop_expired(clock() if now is None else now)
         return len(self.messages)
-
-    @property
-    def max_priority(self) -> int | None:
-        return self.arguments.get("x-max-priority")
 
     def priority_of(self, properties: dict) -> int:
         """A message's priority in this queue: 0 without one, capped at ``x-max-priority``;
@@ -230,6 +260,9 @@ class Channel:
         self.global_prefetch = 0
         self.consumer_unacked = 0
         self.closed = False
+        #: Set when a queue refused a message this channel published (reject-publish):
+        #: the kombu transport turns it into basic.nack for a publisher in confirm mode.
+        self.nacked = False
         self._tags = count(1)
         self._consumer_tags = count(1)
 
