@@ -56,7 +56,9 @@ def connect(url: str | None = None, *, timeout: float = 5.0) -> kombu.Connection
             raise BrokerUnreachable(_("The embedded broker is stopped: "
                                       "course.broker.start() starts it again."))
         conn = kombu.Connection(f"{kombu_transport.SCHEME}://",
-                                virtual_host=parsed.virtual_host or "/")
+                                virtual_host=parsed.virtual_host or "/",
+                                # as for RabbitMQ (open_connection): publisher confirms
+                                transport_options={"confirm_publish": True})
         conn.connect()
         return conn
     return open_connection(parsed, timeout=timeout)

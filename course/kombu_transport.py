@@ -32,27 +32,31 @@ class Message(KombuMessage):
     """A delivered message, with RabbitMQ's ``delivery_info`` and properties."""
 
     def __init__(self, channel: Channel, payload: Payload, delivery_tag: int | None = None,
-                 delivery_info: dict | None = None) -> None:
+                 delivery_info: dict | None = None, headers: dict | None = None) -> None:
+        headers = dict(payload.headers) if headers is None else headers
         properties = dict(payload.properties)
         properties.update(content_type=payload.content_type,
                           content_encoding=payload.content_encoding,
-                          application_headers=dict(payload.headers))
+                          application_headers=dict(headers))
         super().__init__(
             body=payload.body, channel=channel, delivery_tag=delivery_tag,
             content_type=payload.content_type, content_encoding=payload.content_encoding,
-            delivery_info=delivery_info or {}, properties=properties,
-            headers=dict(payload.headers))
+            delivery_info=delivery_info or {}, properties=properties, headers=headers)
 
     @classmethod
     def from_delivery(cls, channel: Channel, delivery: Delivery) -> Message:
-        payload = delivery.entry.payload
+        entry = delivery.entry
+        payload = entry.payload
+        headers = dict(payload.headers)
+        if entry.delivery_count is not None:  # a quorum queue's count of returns
+            headers["x-delivery-count"] = entry.delivery_count
         return cls(channel, payload, delivery.delivery_tag, {
             "consumer_tag": delivery.consumer_tag,
             "delivery_tag": delivery.delivery_tag,
             "redelivered": delivery.redelivered,
             "exchange": payload.exchange,
             "routing_key": payload.routing_key,
-        })
+        }, headers)
 
 
 class Channel(base.StdChannel):
@@ -70,6 +74,9 @@ class Channel(base.StdChannel):
         #: kombu's ``Message.ack()`` is then a no-op for their deliveries (the broker would
         #: refuse an ack for a tag it never expected one for).
         self.no_ack_consumers: set[str] = set()
+        #: Publisher confirms (``confirm_publish`` in the transport options, as for py-amqp,
+        #: or ``confirm_select()``): a publish a queue refused raises ``MessageNacked``.
+        self.confirming: bool = transport.confirm_publish
         self.is_open = True
 
     def _run(self, operation: Callable[..., Any], *args: Any) -> Any:
@@ -146,7 +153,12 @@ class Channel(base.StdChannel):
         payload = Payload(message["body"], message["content_type"], message["content_encoding"],
                           message["headers"], message["properties"], exchange or "",
                           routing_key or "")
-        if self._run(BROKER.publish, payload, mandatory):
+        routed = self._run(BROKER.publish, payload, mandatory)
+        if self.state.nacked:  # the broker publishes synchronously: its nack is known now
+            self.state.nacked = False
+            if self.confirming:
+                raise amqp_errors.MessageNacked()
+        if routed:
             return
         # Unroutable and mandatory: basic.return, handled like py-amqp handles it.
         error = amqp_errors.error_for_code(312, "NO_ROUTE", spec.Basic.Return,
@@ -159,6 +171,10 @@ class Channel(base.StdChannel):
             handler(error, exchange, routing_key, returned)
 
     # -- consuming ----------------------------------------------------------------------
+
+    def confirm_select(self, nowait: bool = False) -> None:
+        """Publisher confirms from now on (a RabbitMQ extension, as py-amqp offers it)."""
+        self.confirming = True
 
     def basic_qos(self, prefetch_size: int = 0, prefetch_count: int = 0,
                   a_global: bool = False) -> None:
@@ -240,6 +256,8 @@ class Transport(base.Transport):
     def __init__(self, client: Any, **kwargs: Any) -> None:
         super().__init__(client, **kwargs)
         self._channels: dict[BrokerChannel, Channel] = {}
+        options = getattr(client, "transport_options", None) or {}
+        self.confirm_publish = bool(options.get("confirm_publish"))
 
     def driver_version(self) -> str:
         return "1"

@@ -261,3 +261,33 @@ def test_stop_refuses_connections_and_start_keeps_only_what_is_durable():
     with course.broker.connect() as conn:
         message = kombu.Queue("kept", channel=conn.default_channel).get()
         assert message.body == b"persistent"
+
+
+@pytest.mark.parametrize(("arguments", "what"), [
+    ({"x-queue-type": "stream"}, "stream queues are not implemented"),
+    ({"x-queue-type": "quorum", "x-dead-letter-strategy": "at-least-once"},
+     "at-least-once dead-lettering is not implemented"),
+])
+def test_what_the_embedded_broker_does_not_implement_is_refused(arguments, what):
+    """Never accepted and ignored: RabbitMQ would honour these, the embedded broker says
+    it cannot (a channel error, 406)."""
+    with course.broker.connect() as conn:
+        channel = conn.channel()
+        with pytest.raises(amqp_errors.PreconditionFailed) as error:
+            channel.queue_declare(queue="s", durable=True, auto_delete=False,
+                                  arguments=arguments)
+    assert what in error.value.reply_text and "(use RabbitMQ)" in error.value.reply_text
+
+
+def test_embedded_connections_confirm_publishes_like_rabbitmq_ones():
+    """course.broker.connect() turns publisher confirms on, as open_connection does for
+    RabbitMQ: a publish a full reject-publish queue refuses raises MessageNacked."""
+    with course.broker.connect() as conn:
+        channel = conn.channel()
+        channel.queue_declare(queue="full", auto_delete=False,
+                              arguments={"x-max-length": 0, "x-overflow": "reject-publish"})
+        producer = kombu.Producer(channel)
+        with pytest.raises(amqp_errors.MessageNacked):
+            producer.publish("x", routing_key="full")
+    with kombu.Connection("embedded://") as plain:  # no confirms: dropped in silence
+        kombu.Producer(plain.channel()).publish("x", routing_key="full")
