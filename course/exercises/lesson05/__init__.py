@@ -105,23 +105,7 @@ class ThreeControllers(Exercise):
                                     "separated by commas."),
                                  {"given": evidence.codes(names) or Message(N_("none")),
                                   "wanted": evidence.codes(CONTROLLERS)}))
-        host_wrong = []
-        for host in parsed.hosts:
-            if host.username is None or host.password is None:
-                host_wrong.append(Message(N_("`{host}` has no `user:password@`: every host "
-                                             "carries its own credentials."),
-                                          {"host": host.hostname}))
-                continue
-            if host.username != USER:
-                host_wrong.append(Message(N_("`{host}`: the user is `{user}`, not `nova`."),
-                                          {"host": host.hostname, "user": host.username}))
-            if host.password != PASSWORD:
-                host_wrong.append(Message(N_("`{host}`: the password is not the one the task "
-                                             "gives."), {"host": host.hostname}))
-            if host.port != PORT:
-                host_wrong.append(Message(N_("`{host}`: port {port}, not 5672 (5671 is AMQP "
-                                             "over TLS, 15672 the management UI)."),
-                                          {"host": host.hostname, "port": host.port}))
+        host_wrong = self._hosts(parsed.hosts)
         if parsed.hosts and not host_wrong:
             right.append(Message(N_("Right: each host has user `nova`, its password and port "
                                     "5672.")))
@@ -134,6 +118,31 @@ class ThreeControllers(Exercise):
             raise NotYet(N_("{sentences} Revisit the section on several hosts and the vhost."),
                          sentences=Joined(tuple(right + wrong)))
         return {"url": str(parsed)}
+
+    @staticmethod
+    def _hosts(hosts: tuple) -> list[Message]:
+        """What is wrong with the hosts' credentials and ports, each wrong thing once,
+        with the hosts it concerns."""
+        found: dict[tuple[str, str], list[str]] = {}
+        for host in hosts:
+            if host.username is None or host.password is None:
+                found.setdefault(("bare", ""), []).append(host.hostname)
+                continue
+            if host.username != USER:
+                found.setdefault(("user", host.username), []).append(host.hostname)
+            if host.password != PASSWORD:
+                found.setdefault(("password", ""), []).append(host.hostname)
+            if host.port != PORT:
+                found.setdefault(("port", str(host.port)), []).append(host.hostname)
+        texts = {
+            "bare": N_("{hosts}: no `user:password@`; every host carries its own credentials."),
+            "user": N_("{hosts}: the user is `{value}`, not `nova`."),
+            "password": N_("{hosts}: the password is not the one the task gives."),
+            "port": N_("{hosts}: port {value}, not 5672 (5671 is AMQP over TLS, 15672 the "
+                       "management UI)."),
+        }
+        return [Message(texts[kind], {"hosts": evidence.codes(names), "value": value})
+                for (kind, value), names in found.items()]
 
 
 # -- exercise 2 ---------------------------------------------------------------------------
