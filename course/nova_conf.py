@@ -53,11 +53,11 @@ REMOVED: dict[str, tuple[str, str]] = {
     **{name: (_URL_PARTS, "9.0.0 (Stein)") for name in (
         "rabbit_host", "rabbit_port", "rabbit_hosts", "rabbit_userid", "rabbit_password",
         "rabbit_virtual_host")},
-    "rabbit_use_ssl": ("`ssl`", "16.0.0 (2025.1)"),
-    "kombu_ssl_version": ("`ssl_version`", "16.0.0 (2025.1)"),
-    "kombu_ssl_keyfile": ("`ssl_key_file`", "16.0.0 (2025.1)"),
-    "kombu_ssl_certfile": ("`ssl_cert_file`", "16.0.0 (2025.1)"),
-    "kombu_ssl_ca_certs": ("`ssl_ca_file`", "16.0.0 (2025.1)"),
+    "rabbit_use_ssl": ("`ssl`", "16.0.0"),
+    "kombu_ssl_version": ("`ssl_version`", "16.0.0"),
+    "kombu_ssl_keyfile": ("`ssl_key_file`", "16.0.0"),
+    "kombu_ssl_certfile": ("`ssl_cert_file`", "16.0.0"),
+    "kombu_ssl_ca_certs": ("`ssl_ca_file`", "16.0.0"),
     "heartbeat_in_pthread": (N_("nothing (remove it)"), "18.0.0 (2026.2)"),
 }
 #: ``[oslo_messaging_notifications] driver`` names (``setup.cfg`` entry points).

@@ -41,8 +41,9 @@ quiz = Quiz(
                N_("No: that is `[DEFAULT] rpc_response_timeout`.")),
         Choice(N_("If the broker hears nothing on a connection for 60 seconds, it closes it "
                   "(and the client reconnects)."),
-               N_("Yes: AMQP heartbeats keep an idle connection alive and detect a dead one; "
-                  "oslo.messaging sends them `heartbeat_rate` times per timeout."),
+               N_("Yes: AMQP heartbeats keep an idle connection alive and reveal a dead one; "
+                  "`heartbeat_rate` sets how often, within that time, oslo.messaging checks "
+                  "them."),
                correct=True),
         Choice(N_("nova-compute reports its state to the conductor every 60 seconds."),
                N_("No: that is Nova's service heartbeat, `report_interval` (10 s), a "
