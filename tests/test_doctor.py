@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -195,3 +196,20 @@ def test_a_lesson_can_leave_the_notebooks_build_out():
     from course import doctor
 
     assert len(doctor.run(notebooks=False).checks) == len(doctor.run().checks) - 1
+
+
+def test_jupyterlab_and_nbformat_are_found_not_imported():
+    """Lesson 00 runs the doctor in a kernel, which imports neither (they would cost
+    seconds): they are located instead, and missing when they cannot be."""
+    code = ("import sys; from course.doctor import checks; found = checks.packages(); "
+            "print(sorted(set(sys.modules) & {'jupyterlab', 'nbformat'}), "
+            "[c.status for c in found if c.what.split()[0] in ('jupyterlab', 'nbformat')])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out == "[] ['ok', 'ok']\n"
+
+
+def test_a_server_side_package_that_cannot_be_found_is_missing(monkeypatch):
+    monkeypatch.setattr(checks.importlib.util, "find_spec", lambda name: None)
+    found = checks._package("jupyterlab", ">=4", checks._modules_of_distributions())
+    assert found.status == checks.MISSING and "`import jupyterlab` fails" in found.detail

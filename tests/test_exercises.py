@@ -21,6 +21,7 @@ from course.exercises import (
     Question,
     Quiz,
     VisibleOnly,
+    evidence,
     lesson00,
 )
 
@@ -193,3 +194,14 @@ def test_no_check_raises_on_junk(request, state, answers, data):
     for module in LESSONS:
         for quiz in quizzes(module):
             rendered(quiz.answer(*answers[:2]))
+
+
+def test_evidence_reads_one_text_answer_or_says_how_to_write_it():
+    assert evidence.text("  compute1 ", "host") == "compute1"
+    with pytest.raises(NotYet) as no_example:
+        evidence.text(None, "host")
+    with pytest.raises(NotYet) as example:
+        evidence.text(["a"], "queue", '"demo"')
+    assert no_example.value.message.fields == {"name": "host", "kind": "None"}
+    assert example.value.message.fields == {"name": "queue", "example": '"demo"',
+                                            "kind": "`list`"}

@@ -66,7 +66,7 @@ def test_predict_queue(lab):
     assert says(ex.q1.check("demo_fanout"), NOT_YET, "fanout=True")
     assert says(ex.q1.check("reply_abc"), NOT_YET, "carries the answer back")
     assert says(ex.q1.check("compute.host2"), NOT_YET, "another queue")
-    assert says(ex.q1.check(42), NOT_YET, "name in quotes")
+    assert says(ex.q1.check(42), NOT_YET, "Write `queue` in quotes")
 
 
 def test_decode_envelope(lab, captured):
@@ -81,7 +81,7 @@ def test_decode_envelope(lab, captured):
                 "`_context_user_id`")
     assert says(ex.q2.check(msg_id, msg_id, "req-lesson03"), NOT_YET, "`reply_q` is not")
     assert says(ex.q2.check(json.dumps(captured), reply_q, "r"), NOT_YET, "the envelope itself")
-    assert says(ex.q2.check(msg_id, None, "r"), NOT_YET, "`reply_q` as a string")
+    assert says(ex.q2.check(msg_id, None, "r"), NOT_YET, "Write `reply_q` in quotes")
 
 
 def test_which_are_calls(lab):

@@ -21,6 +21,8 @@ NO_LAB = N_("No lab is running: run the cell near the top of this lesson that st
 NOT_NAMES = N_("Write the answer as a set of names in quotes, e.g. `{example}`; "
                "this answer is {kind}.")
 NOT_A_NUMBER = N_("Write the answer as a whole number, e.g. `{example}`; this answer is {kind}.")
+NOT_TEXT = N_("Write `{name}` in quotes, e.g. `{example}`; this answer is {kind}.")
+NOT_TEXT_NO_EXAMPLE = N_("Write `{name}` in quotes; this answer is {kind}.")
 
 
 def lab() -> Lab:
@@ -53,6 +55,16 @@ def names(answer: Any, example: str = "{'a', 'b'}") -> set[str]:
         if all(isinstance(item, str) for item in items):
             return set(items)
     raise NotYet(NOT_NAMES, example=example, kind=kind(answer))
+
+
+def text(answer: Any, name: str, example: str | None = None) -> str:
+    """One name or value written as a string, stripped; ``name`` is the answer's variable,
+    ``example`` a quoted example (leave it out where any example would give the answer)."""
+    if isinstance(answer, str):
+        return answer.strip()
+    if example is None:
+        raise NotYet(NOT_TEXT_NO_EXAMPLE, name=name, kind=kind(answer))
+    raise NotYet(NOT_TEXT, name=name, example=example, kind=kind(answer))
 
 
 def number(answer: Any, example: str = "3") -> int:

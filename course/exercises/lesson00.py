@@ -49,11 +49,7 @@ class WhichHost(Exercise):
     def verify(self, host: Any) -> dict[str, str]:
         cloud, server = _boot()
         hosts = sorted(cloud.compute_hosts)
-        if not isinstance(host, str):
-            raise NotYet(N_("Write the host's name in quotes, e.g. `'{example}'`; "
-                            "this answer is {kind}."), example=hosts[0],
-                         kind=evidence.kind(host))
-        answer = host.strip()
+        answer = evidence.text(host, "host", f'"{hosts[0]}"')
         if answer.startswith("nova-compute:"):
             raise NotYet(N_("Almost: `{answer}` is the service and its host. Write the host "
                             "only, the part after `:`."), answer=answer)

@@ -356,10 +356,7 @@ class ReadTopology(Exercise):
                             "again."))
         truth = len(topology.route(FANOUT, ""))
         reach = evidence.number(fanout_reach, example=str(max(truth, 2)))
-        if not isinstance(reply_exchange, str):
-            raise NotYet(N_("Write `reply_exchange` as an exchange name in quotes, e.g. "
-                            "`\"nova\"`; this answer is {kind}."),
-                         kind=evidence.kind(reply_exchange))
+        reply_exchange = evidence.text(reply_exchange, "reply_exchange", '"nova"')
         right, wrong = [], []
         if reach == truth:
             right.append(Message(N_("Right: a fanout to `compute_fanout` reaches {n} "

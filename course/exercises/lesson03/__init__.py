@@ -84,12 +84,9 @@ class PredictQueue(Exercise):
                  "`{queue}`. The target chose the queue, not the word call.")
 
     def verify(self, queue: Any) -> dict[str, str]:
-        if not isinstance(queue, str):
-            raise NotYet(N_("Write the queue as a name in quotes, e.g. `\"demo\"`; this "
-                            "answer is {kind}."), kind=evidence.kind(queue))
+        answer = evidence.text(queue, "queue", '"demo"')
         _servers_running()
         truth = send_q1_call()
-        answer = queue.strip()
         if answer == truth:
             return {"queue": truth}
         if answer.startswith("reply_"):
@@ -132,15 +129,13 @@ class DecodeEnvelope(Exercise):
                  "for request `{request_id}`: the trace recorded exactly that message.")
 
     def verify(self, msg_id: Any, reply_q: Any, request_id: Any) -> dict[str, str]:
-        for name, value in (("msg_id", msg_id), ("reply_q", reply_q),
-                            ("request_id", request_id)):
-            if not isinstance(value, str):
-                raise NotYet(N_("Write `{name}` as a string in quotes; this answer is "
-                                "{kind}."), name=name, kind=evidence.kind(value))
+        msg_id, reply_q, request_id = (evidence.text(msg_id, "msg_id"),
+                                       evidence.text(reply_q, "reply_q"),
+                                       evidence.text(request_id, "request_id"))
         calls = _calls()
-        found = next((e for e in calls if e.msg_id == msg_id.strip()), None)
+        found = next((e for e in calls if e.msg_id == msg_id), None)
         if found is None:
-            if any(e.unique_id == msg_id.strip() for e in calls):
+            if any(e.unique_id == msg_id for e in calls):
                 why = N_("that is the message's `_unique_id` (for dropping duplicates); "
                          "`_msg_id` is another key")
             elif msg_id.startswith("reply_"):
@@ -156,12 +151,12 @@ class DecodeEnvelope(Exercise):
         parts, fields = [], {"method": found.method, "msg_id": f"`{found.msg_id[:8]}…`",
                              "reply_q": body.get("_reply_q", ""),
                              "request_id": body.get("_context_request_id", "")}
-        if reply_q.strip() != body.get("_reply_q"):
+        if reply_q != body.get("_reply_q"):
             parts.append(Message(N_("`reply_q` is not the `_reply_q` of that message (the "
                                     "caller's queue, `reply_<uuid>`).")))
-        if request_id.strip() != body.get("_context_request_id"):
+        if request_id != body.get("_context_request_id"):
             other = next((k for k, v in body.items() if k.startswith("_context_")
-                          and v == request_id.strip()), None)
+                          and v == request_id), None)
             parts.append(Message(N_("`request_id` is the value of `{key}`; the request id is "
                                     "in `_context_request_id`."), {"key": other})
                          if other else

@@ -47,13 +47,6 @@ def _bus(hops: list) -> list:
     return [h for h in hops if h.kind in KINDS]
 
 
-def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str):
-        raise NotYet(N_("Write `{what}` in quotes, e.g. `\"cast\"`; this answer is "
-                        "{kind}."), what=what, kind=evidence.kind(value))
-    return value.strip()
-
-
 # -- exercise 1 ---------------------------------------------------------------------------
 
 
@@ -89,8 +82,9 @@ class PredictNextHop(Exercise):
                  "and `{receiver}` takes it.")
 
     def verify(self, kind: Any, routing_key: Any, method: Any) -> dict[str, str]:
-        kind, key, method = (_text(kind, "kind"), _text(routing_key, "routing_key"),
-                             _text(method, "method"))
+        kind, key, method = (evidence.text(kind, "kind", '"cast"'),
+                             evidence.text(routing_key, "routing_key"),
+                             evidence.text(method, "method"))
         hop = next_after_scheduling(_server(FIRST).hops)
         if hop is None:
             raise NotYet(N_("The trace of `vm1` has no hop after scheduling yet: run the "
@@ -164,7 +158,7 @@ class CountCallsAndCasts(Exercise):
         if casts == true_casts:
             right.append(Message(N_("Right: {n} casts."), {"n": casts}))
         elif casts == true_casts + fanouts:
-            wrong.append(Message(N_("{n} casts counts the `fanout` to the schedulers too: "
+            wrong.append(Message(N_("{n} casts: that counts the `fanout` to the schedulers too; "
                                     "count it apart."), {"n": casts}))
         else:
             wrong.append(Message(N_("Not {n} casts: count the rows of type `cast` "
@@ -172,8 +166,8 @@ class CountCallsAndCasts(Exercise):
         if calls == true_calls:
             right.append(Message(N_("Right: {n} calls."), {"n": calls}))
         elif calls == true_calls + replies:
-            wrong.append(Message(N_("{n} calls counts each reply too: a call and its reply "
-                                    "are one call."), {"n": calls}))
+            wrong.append(Message(N_("{n} calls: that counts each reply too; a call and its "
+                                    "reply are one call."), {"n": calls}))
         elif calls == 1:
             wrong.append(Message(N_("Not only `select_destinations`: nova-compute calls the "
                                     "conductor for each state it saves.")))
@@ -219,7 +213,7 @@ class FindTheHost(Exercise):
                  "trace says the conductor cast it there.")
 
     def verify(self, host: Any) -> dict[str, str]:
-        answer = _text(host, "host")
+        answer = evidence.text(host, "host")
         hop, holding = waiting_build()
         if hop is None:
             raise NotYet(N_("`vm3` has no build in the trace yet: run the cell that stops "

@@ -9,10 +9,11 @@ quiz = Quiz(
     Question("q1", N_("For `openstack server create`, which service does nova-api send its "
                       "message to?"), (
         Choice(N_("nova-scheduler, with a cast on `scheduler`."),
-               N_("No: that was the flow before Havana (2013); today the API never messages "
+               N_("No: that was the flow before Havana (2013.2); today the API never messages "
                   "the scheduler for a boot.")),
         Choice(N_("nova-conductor, with a cast of `schedule_and_build_instances`."),
-               N_("Yes: since Ocata the conductor orchestrates the whole boot."),
+               N_("Yes: since Ocata the API casts it to nova-conductor, which orchestrates "
+                  "the whole boot."),
                correct=True),
         Choice(N_("nova-compute, with a cast on `compute`."),
                N_("No: nova-api does not know the host yet; the scheduler has not run.")),
