@@ -28,13 +28,6 @@ CONTROLLERS = ("controller1", "controller2", "controller3")
 USER, PASSWORD, PORT, VHOST = "nova", "NOVA_PASS", 5672, "/nova"
 
 
-def _string(value: Any, what: str, example: str) -> str:
-    if not isinstance(value, str):
-        raise NotYet(N_("Write `{what}` as a string in quotes, e.g. `{example}`; this answer "
-                        "is {kind}."), what=what, example=example, kind=evidence.kind(value))
-    return value.strip()
-
-
 def _vhost_wrong(virtual_host: str | None) -> Message:
     if virtual_host == VHOST.lstrip("/"):
         return Message(N_("The vhost is `nova`, not `/nova`: oslo.messaging drops the `/` "
@@ -73,7 +66,7 @@ class ThreeControllers(Exercise):
                  "and the vhost `/nova`: `{url}`.")
 
     def verify(self, url: Any) -> dict[str, str]:
-        text = _string(url, "url", "\"rabbit://user:pass@host:5672/\"")
+        text = evidence.text(url, "url", "\"rabbit://user:pass@host:5672/\"")
         hosts_part = text.partition("://")[2].split("/", 1)[0]
         if ";" in hosts_part:
             raise NotYet(N_("The hosts are separated by `;`: a transport_url separates them "
@@ -190,7 +183,7 @@ class RepairTheConf(Exercise):
                  "ignore nothing: `{url}`.")
 
     def verify(self, fixed_conf: Any) -> dict[str, str]:
-        text = _string(fixed_conf, "fixed_conf", "\"\"\"[DEFAULT] ...\"\"\"")
+        text = evidence.text(fixed_conf, "fixed_conf", "\"\"\"[DEFAULT] ...\"\"\"")
         if text == BROKEN_CONF.strip():
             raise NotYet(N_("This is still the broken nova.conf: change it, then check "
                             "again."))
@@ -281,7 +274,8 @@ class ConfigureNotifications(Exercise):
                  "them there: no consumer has read them yet.")
 
     def verify(self, notify_conf: Any) -> dict[str, str]:
-        text = _string(notify_conf, "notify_conf", "\"\"\"[oslo_messaging_notifications] ...\"\"\"")
+        text = evidence.text(notify_conf, "notify_conf",
+                             "\"\"\"[oslo_messaging_notifications] ...\"\"\"")
         try:
             conf = read_nova_conf(text)
         except NovaConfError as error:
