@@ -21,7 +21,7 @@ LESSON = "05-configuration.ipynb"
 PATHS = [p for language in ("en", "fr") for p in lessons(language) if p.name == LESSON]
 #: What the lab's line says on RabbitMQ, and an unanswered check, in each language.
 BROKER = {"en": "Broker: RabbitMQ at rabbit://guest:****@127.0.0.1:",
-          "fr": "Courtier\u00a0: RabbitMQ à rabbit://guest:****@127.0.0.1:"}
+          "fr": "Courtier\u00a0: RabbitMQ à l’adresse rabbit://guest:****@127.0.0.1:"}
 UNANSWERED = {"en": "Not attempted", "fr": "Non tenté"}
 CORRECT = {"en": "✔ Correct", "fr": "✔ Correct"}
 
