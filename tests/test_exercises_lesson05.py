@@ -167,3 +167,26 @@ def test_notifications_without_a_lab():
     if current is not None:
         current.stop()
     assert says(ex.q3.check(conf()), NOT_YET, "No lab is running")
+
+
+#: Every password the English lesson writes in its code cells.
+PASSWORDS = ("NOVA_PASS", "N0va@pass", "N0va%40pass", "s3cret", "RABBIT_PASS", "p%40ss", "nova:pw@",
+             "nova:secret@")
+
+
+def test_the_lesson_shows_no_password():
+    """Run with its solutions, the lesson prints no password, only `****`; its task shows
+    the same broken nova.conf as the check knows."""
+    from pathlib import Path
+
+    import nbformat
+
+    from course.bench.lessons import NOTEBOOKS, execute
+
+    path = NOTEBOOKS / "en" / "05-configuration.ipynb"
+    text = "\n".join(str(output) for cell in execute(path, solutions=True, quiet=True).outputs
+                     for output in cell)
+    assert "****" in text
+    assert [p for p in PASSWORDS if p in text] == []
+    task = "\n".join(c.source for c in nbformat.read(Path(path), as_version=4).cells)
+    assert f"```ini\n{ex.BROKEN_CONF}```" in task

@@ -6,7 +6,7 @@ from ...i18n import N_
 from ..quiz import Choice, Question, Quiz
 
 quiz = Quiz(
-    Question("q1", N_("Which vhost does `rabbit://nova:secret@ctl1:5672/nova` connect to?"), (
+    Question("q1", N_("Which vhost does `rabbit://nova:****@ctl1:5672/nova` connect to?"), (
         Choice(N_("`/nova`"),
                N_("No: the vhost is the text after the `/` that ends the hosts, so `nova`. "
                   "`/nova` is written `//nova` or `/%2Fnova`.")),
@@ -14,7 +14,7 @@ quiz = Quiz(
                N_("Yes: oslo.messaging strips the first `/` and %-decodes the rest."),
                correct=True),
         Choice(N_("`/`, RabbitMQ's default vhost"),
-               N_("No: that is `rabbit://nova:secret@ctl1:5672/`, with nothing after the `/`.")),
+               N_("No: that is `rabbit://nova:****@ctl1:5672/`, with nothing after the `/`.")),
     )),
     Question("q2", N_("A nova.conf sets `rabbit_host = ctl1` in `[oslo_messaging_rabbit]` and "
                       "no `transport_url`. Where does Nova connect?"), (
