@@ -21,3 +21,7 @@ class TransportURLError(CourseError, ValueError):
 
 class BrokerUnreachable(CourseError, ConnectionError):
     """A configured broker did not answer; never replaced silently by another broker."""
+
+
+class NovaConfError(CourseError, ValueError):
+    """A nova.conf text oslo.config would refuse to read; the message names the line."""

@@ -18,6 +18,7 @@ over the same queues; on the embedded broker it also empties the broker.
 from __future__ import annotations
 
 import os
+import shlex
 import threading
 import time
 from collections.abc import Callable
@@ -34,7 +35,7 @@ from .openstack.keystone import Keystone
 from .openstack.neutron import NeutronCloud
 from .openstack.nova import NovaCloud
 from .trace import DEFAULT_LIMIT
-from .transport_url import mask_url
+from .transport_url import mask_url, parse_transport_url
 from .widgets import ProgressBar, QueueMonitor
 
 CloudT = TypeVar("CloudT", bound=Cloud)
@@ -135,16 +136,31 @@ class Lab:
                 return value
             time.sleep(0.005)
 
-    def describe(self) -> str:
+    def describe(self, details: bool = False) -> str:
         """Which broker the lab uses; on the embedded one, why this session has no RabbitMQ
-        when ``binder/start`` could not start one ($COURSE_BROKER_NOTICE)."""
+        when ``binder/start`` could not start one ($COURSE_BROKER_NOTICE).  ``details``:
+        also how to reach a real RabbitMQ (embedded), or how to see the lab's queues with
+        RabbitMQ's own tools."""
         if not self.embedded:
-            return _("Broker: RabbitMQ at {url}.", url=mask_url(self.url))
+            text = _("Broker: RabbitMQ at {url}.", url=mask_url(self.url))
+            if details:
+                vhost = parse_transport_url(self.url).vhost
+                text += "\n\n" + _("`rabbitmqctl list_queues -p {vhost} name messages "
+                                     "consumers` lists the queues of `lab.topology()`, from "
+                                     "RabbitMQ's side.", vhost=shlex.quote(vhost))
+            return text
         text = _("Broker: the embedded broker, inside this Python process.")
         notice = os.environ.get(broker.NOTICE_ENV_VAR, "").strip()
         if notice:
             text += "\n\n" + _("No RabbitMQ in this session: {reason} The lessons use the "
                                  "embedded broker instead.", reason=_(notice))
+        if details:
+            text += "\n\n" + _("To use a real RabbitMQ, give the lab its transport_url: "
+                                 "`course.Lab(\"rabbit://user:password@host:5672/\")`, or "
+                                 "`COURSE_TRANSPORT_URL` in the environment of JupyterLab. "
+                                 "In a terminal, `python -m course.rabbitmq start --base "
+                                 "~/.rabbitmq` starts a private one (if RabbitMQ is "
+                                 "installed) and prints those lines.")
         return text
 
     def __repr__(self) -> str:

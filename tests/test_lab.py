@@ -54,6 +54,14 @@ def test_repr_masks_the_password(rabbitmq_node):
     with course.Lab(rabbitmq_node.url) as lab:
         assert "guest:****@" in repr(lab) and "guest:guest" not in repr(lab)
         assert lab.describe().startswith("Broker: RabbitMQ at rabbit://guest:****@127.0.0.1")
+        assert "`rabbitmqctl list_queues -p / name" in lab.describe(details=True)
+
+
+def test_details_say_how_to_reach_a_real_rabbitmq():
+    with course.Lab() as lab:
+        text = lab.describe(details=True)
+        assert text.startswith(lab.describe())
+        assert "python -m course.rabbitmq start" in text and "COURSE_TRANSPORT_URL" in text
 
 
 def test_boot_many_with_a_progress_bar_and_a_monitor(capsys):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -79,10 +80,11 @@ def with_solutions(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def execute(path: Path, *, solutions: bool = False, runs: int = 1,
-            timeout: float = 120, quiet: bool = False) -> Run:
+            timeout: float = 120, quiet: bool = False, env: dict[str, str] | None = None) -> Run:
     """Run every cell of ``path`` ``runs`` times in one fresh kernel; a cell error raises
     nbclient's ``CellExecutionError`` (cells tagged ``raises-exception`` may raise).
-    ``quiet``: the kernel's own stderr (ipykernel's start-up warnings) is not shown."""
+    ``quiet``: the kernel's own stderr (ipykernel's start-up warnings) is not shown.
+    ``env``: variables added to the kernel's environment (``COURSE_TRANSPORT_URL``...)."""
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
@@ -92,7 +94,10 @@ def execute(path: Path, *, solutions: bool = False, runs: int = 1,
                             resources={"metadata": {"path": str(path.parent)}})
     run = Run(path)
     start = time.perf_counter()
-    with client.setup_kernel(**({"stderr": subprocess.DEVNULL} if quiet else {})):
+    kernel: dict = {"stderr": subprocess.DEVNULL} if quiet else {}
+    if env:
+        kernel["env"] = {**os.environ, **env}
+    with client.setup_kernel(**kernel):
         for _ in range(runs):
             for index, cell in enumerate(nb.cells):
                 client.execute_cell(cell, index)

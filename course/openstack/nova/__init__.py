@@ -10,8 +10,8 @@ and :mod:`.db`.
 """
 
 from .cloud import NovaCloud, Server, make_service, run_service, setup_cells
-from .conf import FLAVORS, IMAGES, Timings
+from .conf import FLAVORS, IMAGES, Notifications, Timings
 from .db import Database
 
-__all__ = ["FLAVORS", "IMAGES", "Database", "NovaCloud", "Server", "Timings", "make_service",
-           "run_service", "setup_cells"]
+__all__ = ["FLAVORS", "IMAGES", "Database", "Notifications", "NovaCloud", "Server", "Timings",
+           "make_service", "run_service", "setup_cells"]

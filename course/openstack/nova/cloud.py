@@ -32,7 +32,7 @@ from ..cloud import Cloud
 from .api import APIService
 from .compute import ComputeService
 from .conductor import ConductorService
-from .conf import Timings, notification_format
+from .conf import Notifications, Timings, notification_format
 from .context import CELL0, make_context
 from .db import Database
 from .objects import CELL0_UUID, CellMapping, InstanceAction, InstanceMapping, discover_hosts
@@ -63,7 +63,7 @@ def setup_cells(db: Database, url: str | None = None) -> None:
 
 def make_service(binary: str, host: str, url: str | None = None,
                  database: Database | str | None = None, timings: Timings | None = None, *,
-                 trace: Trace | None = None, notifications: bool | str = False,
+                 trace: Trace | None = None, notifications: bool | str | Notifications = False,
                  resources: dict | None = None) -> NovaService:
     """One Nova service, not started.  ``database``: a path (or ``file:`` URI) or a
     :class:`Database`; for nova-compute it only gives access to Placement."""
@@ -213,7 +213,8 @@ class NovaCloud(Cloud):
     ``url``: the transport_url (None: ``$COURSE_TRANSPORT_URL`` or the embedded
     broker).  ``trace``: where messages are recorded (a new Trace if None).
     ``notifications``: False (Nova's default: none sent), True (versioned),
-    "versioned", "unversioned" or "both".  ``database``: a file shared with other
+    "versioned", "unversioned" or "both", or a :class:`~.conf.Notifications` (driver,
+    topics and format as nova.conf gives them).  ``database``: a file shared with other
     processes, or None for a private in-memory one.  ``resources``: each
     hypervisor's size (vcpus, memory_mb, local_gb).  ``api_only``: start nova-api
     alone, for a lab whose other services run in other processes
@@ -226,7 +227,7 @@ class NovaCloud(Cloud):
     def __init__(self, url: str | None = None, trace: Trace | None = None,
                  computes: Iterable[str] = ("compute1", "compute2"),
                  controller: str = "controller", timings: Timings | None = None,
-                 notifications: bool | str = False, database: str | None = None,
+                 notifications: bool | str | Notifications = False, database: str | None = None,
                  resources: dict | None = None, api_only: bool = False,
                  progress: Callable[[int, int], None] | None = None) -> None:
         super().__init__(url, trace)

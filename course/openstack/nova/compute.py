@@ -39,7 +39,7 @@ from typing import Any
 from ... import rpc
 from ...trace import Trace
 from . import exception
-from .conf import Timings
+from .conf import Notifications, Timings
 from .context import RequestContext
 from .db import Database, open_database
 from .events import InstanceActionEvent, InstanceExternalEvent
@@ -408,7 +408,8 @@ class ComputeService(NovaService):
 
     def __init__(self, host: str, url: str | None = None, trace: Trace | None = None, *,
                  database: Database | str | None = None, timings: Timings | None = None,
-                 notifications: bool | str = False, resources: dict | None = None) -> None:
+                 notifications: bool | str | Notifications = False,
+                 resources: dict | None = None) -> None:
         super().__init__(host, url, trace, timings=timings, notifications=notifications)
         # nova/cmd/compute.py: objects_base.NovaObject.indirection_api = ConductorAPI()
         self.conductor_api = ConductorAPI(self)

@@ -93,10 +93,57 @@ INTERNAL_AZ = "internal"
 #: ``notifications=`` of NovaCloud -> ``[notifications] notification_format``; False is
 #: ``[oslo_messaging_notifications] driver = noop`` (nothing sent, Nova's default).
 NOTIFICATION_FORMATS = ("versioned", "unversioned", "both")
+#: The oslo.messaging notification drivers that publish on the bus (``notify/messaging.py``):
+#: ``messaging`` without the 2.0 envelope, ``messagingv2`` with it.
+BUS_DRIVERS = ("messaging", "messagingv2")
 
 
-def notification_format(notifications: bool | str) -> str | None:
+@dataclass(frozen=True)
+class Notifications:
+    """What decides Nova's notifications, as nova.conf spells it.
+
+    ``driver`` and ``topics``: ``[oslo_messaging_notifications]`` (oslo.messaging's
+    ``notify/notifier.py``: no driver, or only ``noop``, sends nothing); ``notification_format``
+    and ``versioned_topics``: Nova's ``[notifications]`` (``nova/conf/notifications.py``).
+    ``nova/rpc.py:init`` gives the legacy notifier the ``topics`` and the versioned one the
+    ``versioned_topics``, and silences the family the format leaves out.
+    """
+
+    driver: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ("notifications",)
+    notification_format: str = "unversioned"
+    versioned_topics: tuple[str, ...] = ("versioned_notifications",)
+
+    def senders(self) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+        """``{"versioned" | "legacy": (bus drivers, topics)}``, for the families that reach
+        the bus (none when no driver publishes)."""
+        drivers = tuple(dict.fromkeys(d for d in self.driver if d in BUS_DRIVERS))
+        if not drivers:
+            return {}
+        families = {"versioned": self.versioned_topics, "legacy": self.topics}
+        wanted = {"versioned": ("versioned", "both"), "legacy": ("unversioned", "both")}
+        return {name: (drivers, topics) for name, topics in families.items()
+                if self.notification_format in wanted[name] and topics}
+
+
+def notification_settings(notifications: bool | str | Notifications) -> Notifications:
+    """The settings ``notifications=`` stands for: False sends nothing; True or a format
+    sends with ``messagingv2`` on the default topics."""
+    if isinstance(notifications, Notifications):
+        if notifications.notification_format not in NOTIFICATION_FORMATS:
+            raise ValueError(_("notification_format must be versioned, unversioned or both, "
+                               "not {value}.", value=repr(notifications.notification_format)))
+        return notifications
+    fmt = notification_format(notifications)
+    if fmt is None:
+        return Notifications()
+    return Notifications(driver=("messagingv2",), notification_format=fmt)
+
+
+def notification_format(notifications: bool | str | Notifications) -> str | None:
     """None (off), or the ``notification_format`` in force; True means versioned."""
+    if isinstance(notifications, Notifications):
+        return notification_settings(notifications).notification_format
     if notifications is True:
         return "versioned"
     if not notifications:

@@ -29,7 +29,13 @@ from ...trace import Trace
 from ..service import Service as BaseService
 from . import exception
 from .base import NovaObjectSerializer
-from .conf import DEFAULT_AZ, INTERNAL_AZ, Timings, notification_format
+from .conf import (
+    DEFAULT_AZ,
+    INTERNAL_AZ,
+    Notifications,
+    Timings,
+    notification_settings,
+)
 from .context import RequestContext, get_admin_context
 from .db import Database, open_database
 from .objects import Service as ServiceRecord
@@ -91,7 +97,7 @@ class NovaService(BaseService):
 
     def __init__(self, host: str, url: str | None = None, trace: Trace | None = None, *,
                  database: Database | str | None = None, timings: Timings | None = None,
-                 notifications: bool | str = False) -> None:
+                 notifications: bool | str | Notifications = False) -> None:
         self.timings = timings or Timings()
         # a database service given none gets a private in-memory one (alone, for a test)
         self.db = (open_database(database) or Database()) if self.uses_database else None
@@ -101,7 +107,10 @@ class NovaService(BaseService):
                          options={"rpc_response_timeout": self.timings.rpc_response_timeout},
                          serializer=serializer)
         self.backend: Any = self.db
-        self.notification_format = notification_format(notifications)
+        self.notification_settings = notification_settings(notifications)
+        #: None when nothing reaches the bus, else ``[notifications] notification_format``.
+        self.notification_format = (self.notification_settings.notification_format
+                                    if self.notification_settings.senders() else None)
         self.service_ref: ServiceRecord | None = None
         self.model_disconnected = False
         self._abort = threading.Event()
@@ -216,20 +225,16 @@ class NovaService(BaseService):
 
     # -- notifications ------------------------------------------------------------------
 
-    def _make_notifiers(self) -> dict[str, rpc.Notifier]:
-        fmt = self.notification_format
-        notifiers = {}
-        if fmt in ("versioned", "both"):
+    def _make_notifiers(self) -> dict[str, list[rpc.Notifier]]:
+        """``nova/rpc.py:init``: a versioned and a legacy notifier, one per bus driver."""
+        publishers = {
             # nova/notifications/objects/base.py: publisher "<binary>:<host>"
-            notifiers["versioned"] = rpc.get_notifier(
-                self.transport, publisher_id=f"{self.binary}:{self.host}",
-                topics=("versioned_notifications",))
-        if fmt in ("unversioned", "both"):
+            "versioned": f"{self.binary}:{self.host}",
             # nova/rpc.py get_notifier(service): publisher "<service>.<host>"
-            notifiers["legacy"] = rpc.get_notifier(
-                self.transport, publisher_id=f"{self.service_name}.{self.host}",
-                topics=("notifications",))
-        return notifiers
+            "legacy": f"{self.service_name}.{self.host}"}
+        return {family: [rpc.get_notifier(self.transport, publisher_id=publishers[family],
+                                          driver=driver, topics=topics) for driver in drivers]
+                for family, (drivers, topics) in self.notification_settings.senders().items()}
 
     def notify(self, ctxt: RequestContext, event_type: str, payload_name: str, payload: dict,
                priority: str = "info", legacy_event_type: str | None = None,
@@ -244,9 +249,9 @@ class NovaService(BaseService):
             versioned = {"nova_object.name": payload_name, "nova_object.namespace": "nova",
                          "nova_object.version": PAYLOAD_VERSIONS[payload_name],
                          "nova_object.data": payload}
-            sends.append((self._notifiers["versioned"], event_type, versioned))
-        if "legacy" in self._notifiers:
-            legacy = self._notifiers["legacy"]
+            sends += [(notifier, event_type, versioned)
+                      for notifier in self._notifiers["versioned"]]
+        for legacy in self._notifiers.get("legacy", ()):
             if legacy_service is not None:
                 legacy = legacy.prepare(publisher_id=f"{legacy_service}.{self.host}")
             sends.append((legacy, legacy_event_type or event_type,
