@@ -96,3 +96,15 @@ def test_every_link_between_lessons_leads_somewhere():
 def test_the_link_check_sees_a_broken_link():
     assert relative_links("[next](03-missing.ipynb) · [site](https://x.org)") == [
         "03-missing.ipynb"]
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_every_lesson_is_in_the_contents_and_the_readme(language):
+    """Each lesson of a language is linked from that language's contents and from its
+    section of the repository's README (the English table, then the French one)."""
+    root = Path(__file__).resolve().parent.parent
+    contents = relative_links((root / "notebooks" / language / "README.md").read_text("utf-8"))
+    readme = relative_links((root / "README.md").read_text(encoding="utf-8"))
+    for path in lessons(language):
+        assert path.name in contents, f"notebooks/{language}/README.md lacks {path.name}"
+        assert f"notebooks/{language}/{path.name}" in readme, f"README.md lacks {path.name}"
