@@ -142,6 +142,15 @@ class Topology:
     def __hash__(self) -> int:
         return hash(self.bindings)
 
+    @property
+    def broker(self) -> str:
+        """The broker (and vhost) of this snapshot as the trace names it (``Hop.broker``):
+        its transport_url, password masked; "" when unknown."""
+        if self.source == "embedded":
+            return str(TransportURL("embedded", virtual_host=None if self.vhost == "/"
+                                    else self.vhost))
+        return self.source
+
     def route(self, exchange: str, routing_key: str = "",
               headers: Mapping[str, Any] | None = None) -> list[str]:
         """The queues a message published now to ``exchange`` with ``routing_key`` (and,
@@ -207,6 +216,16 @@ class Topology:
                            if binding in other.bindings else
                            _("Binding {exchange} → {queue} (routing key {key}) removed.", **fill))
         return changes
+
+
+def same_broker(first: str, second: str) -> bool:
+    """Do two transport_urls (passwords masked or not) name the same broker and vhost?"""
+    try:
+        a, b = parse_transport_url(first), parse_transport_url(second)
+    except CourseError:
+        return False
+    return ({a.driver, b.driver} <= {"rabbit", "amqp"} or a.driver == b.driver) and (
+        [h.address for h in a.hosts], a.vhost) == ([h.address for h in b.hosts], b.vhost)
 
 
 def is_builtin_exchange(name: str) -> bool:

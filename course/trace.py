@@ -60,6 +60,8 @@ class Event:
     msg_id: str = ""
     unique_id: str = ""
     peer: str = ""  # the other side of an HTTP request
+    #: The broker (transport_url, password masked) it crossed: cells have one each.
+    broker: str = ""
     body: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
@@ -81,6 +83,9 @@ class Hop:
     published: float
     delivered: float | None
     body: dict = field(compare=False, hash=False, repr=False)
+    #: The broker the message crossed, as its transport_url with the password masked
+    #: (``embedded:///cell1``, ``rabbit://nova:****@ctl:5672/cell1``); "" for HTTP.
+    broker: str = ""
 
     @property
     def exchange_label(self) -> str:
@@ -183,7 +188,7 @@ def hops(events: Iterable[Event]) -> list[Hop]:
                 queue=got.queue if got else "", receiver=got.service if got else "",
                 method=sent.method, request_id=sent.request_id, msg_id=sent.msg_id,
                 unique_id=sent.unique_id, published=sent.time,
-                delivered=got.time if got else None, body=sent.body))
+                delivered=got.time if got else None, body=sent.body, broker=sent.broker))
     return result
 
 
@@ -206,9 +211,13 @@ def hop_cells(hop: Hop, method: str | None = None) -> list[str]:
 
 
 def format_hops(hops: list[Hop]) -> str:
-    """Aligned columns: number, kind, sender, exchange, routing key, queue, receiver, method."""
-    return table([[short_ids(cell) for cell in row]
-                  for row in [hop_header(), *(hop_cells(hop) for hop in hops)]])
+    """Aligned columns: number, kind, sender, exchange, routing key, queue, receiver, method;
+    and the broker each crossed when they crossed several (cells with a broker each)."""
+    rows = [hop_header(), *(hop_cells(hop) for hop in hops)]
+    if len({hop.broker for hop in hops if hop.broker}) > 1:
+        rows = [[*rows[0], _("broker")], *([*row, hop.broker] for row, hop in zip(
+            rows[1:], hops, strict=True))]
+    return table([[short_ids(cell) for cell in row] for row in rows])
 
 
 def short_ids(text: str) -> str:

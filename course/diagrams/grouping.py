@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..topology import Topology
+from ..topology import Topology, same_broker
 from ..trace import UUID_HEX, Hop
 from .model import Node
 
@@ -98,8 +98,11 @@ def _queue_node(topology: Topology, prefix: str, name: str, members: list[str]) 
 
 
 def passes_through(hop: Hop, topology: Topology, several: bool) -> bool:
-    """Could this hop have gone through this broker?  (Its exchange and queue are there.)"""
+    """Could this hop have gone through this broker?  (The trace says which broker it
+    crossed; hops recorded without it: its exchange and queue are there.)"""
     if hop.kind == "http" or (hop.exchange and hop.exchange not in topology.exchanges):
+        return False
+    if hop.broker and topology.broker and not same_broker(hop.broker, topology.broker):
         return False
     return not (several and hop.queue and hop.queue not in topology.queues)
 

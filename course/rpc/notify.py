@@ -157,7 +157,8 @@ class NotificationListener:
         unique_id = msg.pop("_unique_id", None)
         trace = self.transport.trace
         fields = dict(queue=queue.name, routing_key=message.delivery_info.get("routing_key", ""),
-                      request_id=msg.get("_context_request_id", ""), unique_id=unique_id or "")
+                      request_id=msg.get("_context_request_id", ""), unique_id=unique_id or "",
+                      broker=self.transport.broker)
         if trace is not None:
             trace.record("deliver", "notify", self.transport.service, **fields)
         if unique_id in self._duplicates:  # handled and acknowledged already

@@ -138,7 +138,8 @@ class RPCServer:
                                                                                  ""),
                           method=msg.get("method", ""),
                           request_id=msg.get("_context_request_id", ""),
-                          msg_id=msg.get("_msg_id", ""), unique_id=unique_id or "")
+                          msg_id=msg.get("_msg_id", ""), unique_id=unique_id or "",
+                          broker=self.transport.broker)
             trace.record("deliver", kind, self.transport.service, **fields)
             trace.record("ack", kind, self.transport.service, **fields)
         if self._duplicates.is_duplicate(unique_id):

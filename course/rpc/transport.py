@@ -76,6 +76,8 @@ class Transport:
         self.trace = trace
         self.allowed_remote_exmods = tuple(allowed_remote_exmods)
         self.conf = {**DEFAULTS, **self.parsed.query, **(options or {})}
+        #: How the trace names this broker: the transport_url, password masked.
+        self.broker = str(self.parsed)
         self._lock = threading.Lock()  # one sending connection, shared by every thread
         self._conn: kombu.Connection | None = None
         self._producer: kombu.Producer | None = None
@@ -137,7 +139,7 @@ class Transport:
                 routing_key=routing_key, method=msg.get("method", ""),
                 request_id=msg.get("_context_request_id", "") if request_id is None
                 else request_id, msg_id=msg.get("_msg_id", ""), unique_id=msg["_unique_id"],
-                body=msg)
+                broker=self.broker, body=msg)
         body = serialize_msg(msg) if envelope else msg
         deadline = deadline or time.monotonic() + self.conf["rpc_response_timeout"]
         delay = self.conf["rabbit_retry_interval"]
@@ -151,7 +153,7 @@ class Transport:
                 if self.trace is not None:
                     self.trace.record("return", kind, self.service, routing_key=routing_key,
                                       msg_id=msg.get("_msg_id", ""),
-                                      unique_id=msg["_unique_id"])
+                                      unique_id=msg["_unique_id"], broker=self.broker)
                 raise
             except (*broker.connection_errors(), BrokerUnreachable) as error:
                 with self._lock:
@@ -432,11 +434,13 @@ class ReplyWaiter:
         if trace is not None:
             trace.record("deliver", "reply", self.transport.service, queue=queue.name,
                          routing_key=queue.name, msg_id=msg_id or "",
-                         request_id=self._requests.get(msg_id, ""), unique_id=unique_id or "")
+                         request_id=self._requests.get(msg_id, ""), unique_id=unique_id or "",
+                         broker=self.transport.broker)
         if self._duplicates.is_duplicate(unique_id):
             if trace is not None:
                 trace.record("drop", "reply", self.transport.service, queue=queue.name,
-                             msg_id=msg_id or "", unique_id=unique_id or "")
+                             msg_id=msg_id or "", unique_id=unique_id or "",
+                             broker=self.transport.broker)
             return
         waiter = self._waiters.get(msg_id)
         if waiter is None:
