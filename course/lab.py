@@ -21,24 +21,42 @@ import os
 import shlex
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, TypeVar
 
 import kombu
 
 from . import broker, rpc, topology, views
+from .errors import BrokerUnreachable, CourseError
 from .i18n import _
 from .openstack.cinder import CinderCloud
 from .openstack.cloud import Cloud
 from .openstack.keystone import Keystone
 from .openstack.neutron import NeutronCloud
 from .openstack.nova import NovaCloud
+from .openstack.nova.cells import cell_url
 from .trace import DEFAULT_LIMIT
 from .transport_url import mask_url, parse_transport_url
 from .widgets import ProgressBar, QueueMonitor
 
 CloudT = TypeVar("CloudT", bound=Cloud)
+
+
+#: The name of the API broker (nova-api, nova-scheduler, the super-conductor) in
+#: :attr:`Lab.brokers`.
+API_BROKER = "api"
+
+
+class CellBrokerMissing(CourseError):
+    """A cell's vhost does not exist on the lab's RabbitMQ, and the lab cannot create it."""
+
+
+class UnknownBroker(CourseError, KeyError):
+    """``lab.topology(cell=...)`` named no broker of the lab."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class Lab:
@@ -48,9 +66,15 @@ class Lab:
     _current_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, url: str | None = None, *, management_url: str | None = None,
-                 trace_limit: int = DEFAULT_LIMIT) -> None:
+                 trace_limit: int = DEFAULT_LIMIT,
+                 add_vhost: Callable[[str], str] | None = None) -> None:
         self.url = broker.configured_url(url)
         self.management_url = management_url
+        #: Creates a vhost on this lab's RabbitMQ and returns its transport_url
+        #: (``course.rabbitmq.RabbitMQNode.add_vhost``): a multi-cell Nova needs one per cell.
+        self.add_vhost = add_vhost
+        #: Broker name -> transport_url, once a multi-cell Nova runs: "api" and each cell.
+        self.brokers: dict[str, str] = {}
         self.embedded = broker.is_embedded(self.url)
         with Lab._current_lock:
             previous, Lab._current = Lab._current, None
@@ -60,7 +84,7 @@ class Lab:
             broker.reset()
         broker.connect(self.url).close()  # a configured broker must answer now, clearly
         #: Every message of this lab's clouds; ``.diagram()`` and ``.player()`` draw it.
-        self.trace = views.Trace(trace_limit, snapshot=self.topology)
+        self.trace = views.Trace(trace_limit, snapshot=self._player_topology)
         self.clouds: list[Cloud] = []
         self._transports: list[rpc.Transport] = []
         with Lab._current_lock:
@@ -73,12 +97,43 @@ class Lab:
 
     # -- what lessons start --------------------------------------------------------------
 
-    def nova(self, computes: Any = ("compute1", "compute2"), **options: Any) -> NovaCloud:
+    def nova(self, computes: Any = ("compute1", "compute2"), *,
+             cells: Mapping[str, Any] | None = None, **options: Any) -> NovaCloud:
         """Start nova-api, -conductor, -scheduler and one nova-compute per host;
-        ``boot_many`` shows a progress bar."""
+        ``boot_many`` shows a progress bar.
+
+        ``cells={"cell1": ["compute1", "compute2"], "cell2": ["compute3"]}``: cells v2
+        with a broker per cell.  nova-api, nova-scheduler and the super-conductor stay on
+        this lab's broker (the API broker); each cell's conductor and computes run on the
+        cell's own vhost of the same broker (``embedded:///cell1``; on RabbitMQ the vhost
+        ``cell1`` is made with ``add_vhost``, or must exist).
+        """
         options.setdefault("progress", ProgressBar(_("booting")))
-        return self._add(NovaCloud(url=self.url, trace=self.trace,
-                                   computes=tuple(computes), **options))
+        if cells is None:
+            return self._add(NovaCloud(url=self.url, trace=self.trace,
+                                       computes=tuple(computes), **options))
+        urls = {name: self._cell_broker(name) for name in cells}
+        cloud = self._add(NovaCloud(url=self.url, trace=self.trace, cells=cells,
+                                    cell_urls=urls, **options))
+        self.brokers.update({API_BROKER: self.url, **urls})
+        return cloud
+
+    def _cell_broker(self, cell: str) -> str:
+        """The transport_url of a cell's vhost, created if the lab can (RabbitMQ)."""
+        url = cell_url(self.url, cell)
+        if self.embedded:
+            return url  # the embedded broker makes a vhost at its first connection
+        vhost = parse_transport_url(url).vhost
+        if self.add_vhost is not None:
+            return self.add_vhost(vhost)
+        try:
+            broker.connect(url).close()
+        except BrokerUnreachable as error:
+            raise CellBrokerMissing(_(
+                "Cell {cell} needs its own vhost {vhost} on this RabbitMQ: {reason} Or let "
+                "the lab create it: `course.Lab(url, add_vhost=node.add_vhost)`.",
+                cell=cell, vhost=vhost, reason=str(error))) from None
+        return url
 
     def neutron(self, **options: Any) -> NeutronCloud:
         return self._add(NeutronCloud(url=self.url, trace=self.trace, **options))
@@ -110,12 +165,34 @@ class Lab:
         """A kombu connection to this lab's broker, for your own experiments."""
         return broker.connect(self.url)
 
-    def topology(self, include_builtin: bool = False) -> views.Topology:
+    def topology(self, include_builtin: bool = False, *,
+                 cell: str | None = None) -> views.Topology | views.Topologies:
         """What the broker holds now: exchanges, queues (with counts), bindings;
-        ``.diagram()`` draws it, with who published and consumed from the trace."""
-        snap = topology.snapshot(self.url, management_url=self.management_url,
+        ``.diagram()`` draws it, with who published and consumed from the trace.
+
+        With a multi-cell Nova, every broker of the lab at once (a boot crosses them
+        all: the diagram draws one cluster per broker), by name ("api", "cell1"...);
+        ``cell="cell1"`` (or ``"api"``) snapshots that broker alone.
+        """
+        if cell is None and not self.brokers:
+            return self._snapshot(self.url, include_builtin)
+        if cell is not None:
+            if cell not in (self.brokers or {API_BROKER: self.url}):
+                raise UnknownBroker(_("No broker {cell} in this lab: choose one of "
+                                      "{choices}.", cell=cell,
+                                      choices=", ".join(self.brokers or [API_BROKER])))
+            return self._snapshot(self.brokers.get(cell, self.url), include_builtin)
+        return views.Topologies({name: self._snapshot(url, include_builtin)
+                                 for name, url in self.brokers.items()}, self.trace)
+
+    def _snapshot(self, url: str, include_builtin: bool) -> views.Topology:
+        snap = topology.snapshot(url, management_url=self.management_url,
                                  include_builtin=include_builtin)
         return views.Topology.of(snap, self.trace)
+
+    def _player_topology(self) -> views.Topology:
+        """The player draws one broker: the API broker of a multi-cell lab."""
+        return self.topology(cell=API_BROKER if self.brokers else None)
 
     def monitor(self, interval: float = 0.5, history: int = 20) -> QueueMonitor:
         """A live table of this lab's queues (ready, unacked, consumers, recent depths),

@@ -76,3 +76,45 @@ class Topology(topology.Topology):
     def ascii(self, **options: Any) -> str:
         """The same diagram as text, for a terminal (same options as :meth:`diagram`)."""
         return self.diagram(**options).ascii()
+
+
+class Topologies(dict):
+    """Several brokers of one lab at once (a multi-cell Nova: the API broker and one per
+    cell), by name: ``topologies["cell1"]`` is one :class:`Topology`.
+
+    ``.diagram()`` draws each broker as a cluster titled with its name and its
+    transport_url (password masked); the lab's trace says which broker each hop crossed.
+    """
+
+    def __init__(self, snapshots: dict[str, Topology], trace: trace.Hops | None = None) -> None:
+        super().__init__(snapshots)
+        self.trace = trace
+
+    @property
+    def queues(self) -> dict[str, topology.Queue]:
+        """Every broker's queues, as ``<broker name>/<queue>`` (a queue monitor reads them)."""
+        return {f"{name}/{q}": queue for name, snap in self.items()
+                for q, queue in snap.queues.items()}
+
+    def titles(self) -> dict[str, Topology]:
+        """The snapshots by cluster title: ``cell1 — embedded:///cell1``."""
+        return {f"{name} — {snap.broker}": snap for name, snap in self.items()}
+
+    def diagram(self, **options: Any) -> TopologyDiagram:
+        """One cluster per broker; options as :func:`course.diagrams.topology_diagram`."""
+        options.setdefault("trace", self.trace)
+        return topology_diagram(self.titles(), **options)
+
+    def ascii(self, **options: Any) -> str:
+        return self.diagram(**options).ascii()
+
+    def table(self, columns: topology.Columns = ("name", "messages", "consumers")) -> str:
+        """Each broker's queues, like ``rabbitmqctl list_queues -p <vhost>`` for each."""
+        return "\n\n".join(f"{title}\n{snap.table(columns)}"
+                           for title, snap in self.titles().items())
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def __repr__(self) -> str:
+        return f"Topologies({', '.join(f'{t}: {s!r}' for t, s in self.titles().items())})"

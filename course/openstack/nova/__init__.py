@@ -9,9 +9,10 @@ compute becomes a conductor call), :mod:`.objects` and :mod:`.events` (the objec
 and :mod:`.db`.
 """
 
-from .cloud import NovaCloud, Server, make_service, run_service, setup_cells
+from .cells import list_cells, setup_cells
+from .cloud import NovaCloud, Server, make_service, run_service
 from .conf import FLAVORS, IMAGES, Notifications, Timings
 from .db import Database
 
 __all__ = ["FLAVORS", "IMAGES", "Database", "Notifications", "NovaCloud", "Server", "Timings",
-           "make_service", "run_service", "setup_cells"]
+           "list_cells", "make_service", "run_service", "setup_cells"]

@@ -8,7 +8,8 @@
 yet) in the API database, **casts** ``schedule_and_build_instances`` to the conductor
 and answers 202 at once: the instance does not exist in any cell yet.  Stop, start
 and delete save the task_state in the cell database and **cast** to
-``compute.<host>``.  ``POST /os-server-external-events`` (Neutron's
+``compute.<host>``, on the broker of the instance's cell (``target_cell``).
+``POST /os-server-external-events`` (Neutron's
 ``network-vif-plugged``...) **casts** ``external_instance_event`` to
 ``compute-alt.<host>`` (``nova/api/openstack/compute/server_external_events.py``).
 """
@@ -22,7 +23,7 @@ from typing import Any
 from ...i18n import _
 from . import exception
 from .conf import FLAVORS, IMAGES
-from .context import CELL1, RequestContext, make_context, target_cell
+from .context import RequestContext, make_context, target_cell
 from .events import InstanceAction, InstanceExternalEvent
 from .objects import (
     ACTIVE,
@@ -38,6 +39,7 @@ from .objects import (
     STOPPED,
     BlockDeviceMapping,
     BuildRequest,
+    CellMapping,
     Instance,
     InstanceMapping,
     RequestSpec,
@@ -144,7 +146,7 @@ class APIService(NovaService):
                 if mapping.cell_mapping is None:
                     return None
         try:
-            return Instance.get_by_uuid(target_cell(ctxt, mapping.cell_mapping.db_name),
+            return Instance.get_by_uuid(target_cell(ctxt, mapping.cell_mapping),
                                         instance_uuid)
         except exception.InstanceNotFound:
             return None
@@ -240,8 +242,7 @@ class APIService(NovaService):
         instance.task_state = DELETING
         instance.save()
         InstanceAction.action_start(ctxt, instance_uuid, "delete", want_result=False)
-        service = (ServiceRecord.get_by_host_and_binary(target_cell(ctxt, CELL1),
-                                                        instance.host, "nova-compute")
+        service = (ServiceRecord.get_by_host_and_binary(ctxt, instance.host, "nova-compute")
                    if instance.host and mapping.cell_mapping.uuid != CELL0_UUID else None)
         if service is not None and service_is_up(service, self.timings.service_down_time):
             self.compute_rpcapi.terminate_instance(ctxt, instance, bdms=[])
@@ -311,7 +312,9 @@ class APIService(NovaService):
         """``GET /os-services`` (``openstack compute service list``)."""
         ctxt = make_context(self.db, is_admin=True)
         rows = []
-        for record in ServiceRecord.list_all(target_cell(ctxt, CELL1)):
+        # every cell's database, cell0 too (the top-level services of a multi-cell cloud)
+        for record in [record for cell in CellMapping.get_all(ctxt)
+                       for record in ServiceRecord.list_all(target_cell(ctxt, cell))]:
             up = service_is_up(record, self.timings.service_down_time)
             rows.append({"id": record.id, "binary": record.binary, "host": record.host,
                          "zone": record.availability_zone,

@@ -27,7 +27,7 @@ import functools
 import time
 from typing import Any, ClassVar
 
-from .context import RequestContext
+from .context import CELL1, RequestContext
 from .versions import SUBOBJECTS
 
 NAMESPACE = "nova"
@@ -191,11 +191,13 @@ class NovaObjectSerializer:
     """``nova/objects/base.py:NovaObjectSerializer``: objects to primitives and back.
 
     ``backend`` is what a received context points to: the service's database, or
-    for nova-compute the conductor API.
+    for nova-compute the conductor API; ``cell`` the cell database it reads and writes
+    unless targeted elsewhere (``[database] connection``: a cell conductor's own cell).
     """
 
-    def __init__(self, backend: Any = None) -> None:
+    def __init__(self, backend: Any = None, cell: str = CELL1) -> None:
         self.backend = backend
+        self.cell = cell
 
     def serialize_entity(self, ctxt: dict, entity: Any) -> Any:
         return _to_primitive(entity)
@@ -209,7 +211,7 @@ class NovaObjectSerializer:
         return dict(ctxt or {})
 
     def deserialize_context(self, ctxt: dict) -> RequestContext:
-        return RequestContext(ctxt, backend=self.backend)
+        return RequestContext(ctxt, backend=self.backend, cell=self.cell)
 
 
 def obj_tree_get_versions(objname: str, tree: dict[str, str] | None = None) -> dict[str, str]:

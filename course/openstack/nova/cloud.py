@@ -10,6 +10,10 @@ one database, as a single-cell DevStack would run them::
         vm.wait()                       # "ACTIVE" or "ERROR"
         vm.history                      # [("building", "scheduling"), ..., ("active", None)]
 
+``NovaCloud(cells={"cell1": [...], "cell2": [...]})`` is cells v2 with a broker per
+cell (:mod:`.cells`): the API broker carries nova-api, nova-scheduler and the
+super-conductor; each cell's conductor and computes use the cell's own broker.
+
 :func:`make_service` builds one service from ``(binary, host, url, database,
 timings)`` and :func:`run_service` runs it until interrupted: one process per
 service on one RabbitMQ; api, conductor and scheduler share the database file
@@ -20,60 +24,50 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ...broker import configured_url
+from ...errors import CourseError
 from ...i18n import _
 from ...trace import Trace, TraceView
 from ...transport_url import mask_url
-from ..cloud import Cloud
+from ..cloud import Cloud, NotFound
 from .api import APIService
+from .cells import CELL1_NAME, cell_db_name, cell_url, list_cells, setup_cells
 from .compute import ComputeService
 from .conductor import ConductorService
 from .conf import Notifications, Timings, notification_format
-from .context import CELL0, make_context
+from .context import CELL0, CELL1, make_context, target_cell
 from .db import Database
-from .objects import CELL0_UUID, CellMapping, InstanceAction, InstanceMapping, discover_hosts
+from .objects import InstanceAction, InstanceMapping, discover_hosts
 from .scheduler import SchedulerService
 from .service import NovaService
 
 SERVICES: dict[str, type[NovaService]] = {
     "nova-api": APIService, "nova-conductor": ConductorService,
     "nova-scheduler": SchedulerService, "nova-compute": ComputeService}
-#: cell1's uuid, fixed so that every process of a lab agrees on it.
-CELL1_UUID = str(uuid.uuid5(uuid.NAMESPACE_URL, "course:nova:cell1"))
 #: Statuses ``Server.wait()`` stops at by default.
 FINAL = ("ACTIVE", "ERROR")
-
-
-def setup_cells(db: Database, url: str | None = None) -> None:
-    """``nova-manage cell_v2 map_cell0`` and ``create_cell --name cell1`` (idempotent).
-
-    cell0 has no message queue (``none:///``); the password of cell1's transport_url
-    is masked here (Nova stores it as written).
-    """
-    ctxt = make_context(db, is_admin=True)
-    CellMapping(ctxt, uuid=CELL0_UUID, name="cell0", transport_url="none:///",
-                database_connection=f"sqlite:///{db.path}#nova_cell0", disabled=False).create()
-    CellMapping(ctxt, uuid=CELL1_UUID, name="cell1", transport_url=mask_url(configured_url(url)),
-                database_connection=f"sqlite:///{db.path}#nova_cell1", disabled=False).create()
 
 
 def make_service(binary: str, host: str, url: str | None = None,
                  database: Database | str | None = None, timings: Timings | None = None, *,
                  trace: Trace | None = None, notifications: bool | str | Notifications = False,
-                 resources: dict | None = None) -> NovaService:
+                 resources: dict | None = None, cell: str = CELL1,
+                 track_instance_changes: bool = True) -> NovaService:
     """One Nova service, not started.  ``database``: a path (or ``file:`` URI) or a
-    :class:`Database`; for nova-compute it only gives access to Placement."""
+    :class:`Database`; for nova-compute it only gives access to Placement.  ``cell``:
+    the cell database of its ``[database] connection``.  ``track_instance_changes``:
+    ``[filter_scheduler] track_instance_changes`` (nova-compute's fanouts to the
+    schedulers)."""
     if binary not in SERVICES:
         raise ValueError(_("Unknown Nova service {binary}: choose one of {choices}.",
                            binary=binary, choices=", ".join(SERVICES)))
     kwargs: dict[str, Any] = dict(database=database, timings=timings,
-                                  notifications=notifications)
+                                  notifications=notifications, cell=cell)
     if binary == "nova-compute":
-        kwargs["resources"] = resources
+        kwargs.update(resources=resources, track_instance_changes=track_instance_changes)
     service = SERVICES[binary](host, url, trace, **kwargs)
     if service.db is not None:
         setup_cells(service.db, url)
@@ -144,8 +138,9 @@ class Server:
     def actions(self) -> list[dict]:
         """``openstack server event list``: one action per request, with its events."""
         ctxt = make_context(self.cloud.db, is_admin=True)
-        if self.cell == "cell0":
-            ctxt.cell = CELL0
+        mapping = InstanceMapping.get_by_instance_uuid(ctxt, self.uuid).cell_mapping
+        if mapping is not None:
+            ctxt = target_cell(ctxt, mapping)
         return [a._values() for a in InstanceAction.list_for(ctxt, self.uuid)]
 
     @property
@@ -220,7 +215,9 @@ class NovaCloud(Cloud):
     alone, for a lab whose other services run in other processes
     (``python -m course serve``) on the same broker and database file.
     ``progress``: told ``(done, total)`` while :meth:`boot_many` waits (a lab passes
-    a progress bar).  Unlike the other projects' clouds, a stopped Nova cloud can be
+    a progress bar).  ``cells``: cell name -> its computes (instead of ``computes``),
+    each cell on ``cell_urls[name]`` (default :func:`.cells.cell_url`).
+    ``track_instance_changes``: ``[filter_scheduler]``'s option.  Unlike the other projects' clouds, a stopped Nova cloud can be
     started again: it starts afresh, with a new database.
     """
 
@@ -229,9 +226,26 @@ class NovaCloud(Cloud):
                  controller: str = "controller", timings: Timings | None = None,
                  notifications: bool | str | Notifications = False, database: str | None = None,
                  resources: dict | None = None, api_only: bool = False,
-                 progress: Callable[[int, int], None] | None = None) -> None:
+                 progress: Callable[[int, int], None] | None = None,
+                 cells: Mapping[str, Iterable[str]] | None = None,
+                 cell_urls: Mapping[str, str] | None = None,
+                 track_instance_changes: bool = True) -> None:
         super().__init__(url, trace)
-        self.compute_hosts = list(computes)
+        #: cell name -> its computes; None for a single-cell cloud (cell1 on ``url``).
+        self.cells = ({name: list(hosts) for name, hosts in cells.items()}
+                      if cells is not None else None)
+        if self.cells is not None:
+            if not self.cells:
+                raise CourseError(_("A multi-cell cloud needs at least one cell."))
+            if "cell0" in self.cells:
+                raise CourseError(_("cell0 is Nova's own cell for the instances that could "
+                                    "not be scheduled: name your cells otherwise."))
+        self.compute_hosts = (list(computes) if self.cells is None
+                              else [h for hosts in self.cells.values() for h in hosts])
+        #: cell name -> transport_url of its broker (single cell: the cloud's broker).
+        self.cell_urls = ({CELL1_NAME: configured_url(url)} if self.cells is None else
+                          {name: (cell_urls or {}).get(name) or cell_url(url, name)
+                           for name in self.cells})
         self.controller = controller
         self.timings = timings or Timings()
         notification_format(notifications)  # refuse a wrong value now
@@ -240,6 +254,7 @@ class NovaCloud(Cloud):
         self.resources = resources
         self.api_only = api_only
         self.progress = progress
+        self.track_instance_changes = track_instance_changes
         self.db: Database | None = None
         self._services: dict[tuple[str, str], NovaService] = {}
         self._servers: dict[str, Server] = {}
@@ -247,36 +262,59 @@ class NovaCloud(Cloud):
 
     def __repr__(self) -> str:
         state = "running" if self.db is not None else "stopped"
-        return (f"<NovaCloud {mask_url(configured_url(self.url))} {state}: "
+        cells = "" if self.cells is None else " cells " + ", ".join(
+            f"{name} {mask_url(self.cell_urls[name])}" for name in self.cells)
+        return (f"<NovaCloud {mask_url(configured_url(self.url))}{cells} {state}: "
                 f"{', '.join(s.name for s in self._services.values())}>")
 
     # -- life cycle ------------------------------------------------------------------------
 
     def start(self) -> NovaCloud:
-        """Start the services in the order a deployment does: conductor, scheduler,
-        computes (each waits for a conductor), host discovery, then the API."""
+        """Start the services in the order a deployment does: conductor(s), scheduler,
+        computes (each waits for its conductor), host discovery, then the API.
+
+        With ``cells``, the conductor on the API broker is the super-conductor (its
+        ``[database] connection`` is cell0, as the top-level services' is), and each
+        cell gets its own conductor, named after the cell (``nova-conductor:cell1``),
+        on the cell's broker with the cell's database, beside the cell's computes.
+        """
         with self._lock:
             if self.db is not None:
                 return self
             self.db = Database(self.database)
-            setup_cells(self.db, self.url)
+            setup_cells(self.db, self.url, self.cell_urls)
+            top = CELL1 if self.cells is None else CELL0
             try:
                 if not self.api_only:
-                    self._start("nova-conductor", self.controller)
-                    self._start("nova-scheduler", self.controller)
+                    self._start("nova-conductor", self.controller, cell=top)
+                    self._start("nova-scheduler", self.controller, cell=top)
+                    for name in self.cells or {}:
+                        self._start("nova-conductor", name, self.cell_urls[name],
+                                    cell=cell_db_name(name))
                     for host in self.compute_hosts:
-                        self._start("nova-compute", host)
+                        cell = self.cell_of(host)
+                        self._start("nova-compute", host, self.cell_urls[cell],
+                                    cell=cell_db_name(cell))
                 discover_hosts(make_context(self.db, is_admin=True))
-                self._start("nova-api", self.controller)
+                self._start("nova-api", self.controller, cell=top)
             except BaseException:
                 self._stop_all()
                 raise
         return self
 
-    def _start(self, binary: str, host: str, resources: dict | None = None) -> NovaService:
-        service = make_service(binary, host, self.url, self.db.path, self.timings,
+    def cell_of(self, host: str) -> str:
+        """The cell a compute host belongs to (cell1 in a single-cell cloud)."""
+        for name, hosts in (self.cells or {CELL1_NAME: self.compute_hosts}).items():
+            if host in hosts:
+                return name
+        raise NotFound(_("No compute host {host} in this cloud.", host=host))
+
+    def _start(self, binary: str, host: str, url: str | None = None, *, cell: str = CELL1,
+               resources: dict | None = None) -> NovaService:
+        service = make_service(binary, host, url or self.url, self.db.path, self.timings,
                                trace=self.trace, notifications=self.notifications,
-                               resources=resources or self.resources)
+                               resources=resources or self.resources, cell=cell,
+                               track_instance_changes=self.track_instance_changes)
         self._services[(binary, host)] = service
         service.start()
         return service
@@ -314,6 +352,13 @@ class NovaCloud(Cloud):
         if self.db is None:
             raise RuntimeError(_("The cloud is not started: call start() first."))
         return self._services[("nova-api", self.controller)]  # type: ignore[return-value]
+
+    def list_cells(self) -> str:
+        """``nova-manage cell_v2 list_cells``: each cell's broker and database, passwords
+        masked."""
+        if self.db is None:
+            raise RuntimeError(_("The cloud is not started: call start() first."))
+        return list_cells(self.db)
 
     def service_list(self) -> list[dict]:
         """``openstack compute service list``: binary, host, zone, status, state up/down."""

@@ -40,7 +40,7 @@ from ... import rpc
 from ...trace import Trace
 from . import exception
 from .conf import Notifications, Timings
-from .context import RequestContext
+from .context import CELL1, RequestContext
 from .db import Database, open_database
 from .events import InstanceActionEvent, InstanceExternalEvent
 from .objects import (
@@ -86,6 +86,11 @@ class ComputeManager:
         self.query_client = SchedulerAPI(service)
         self.reportclient = service.reportclient
         self.rt = ResourceTracker(self.host, self.driver, self.reportclient)
+        #: ``[filter_scheduler] track_instance_changes`` (default True): tell the schedulers
+        #: what runs here.  A fanout on this compute's broker: in a cell with a broker of
+        #: its own no scheduler listens there (an "upcall"), so Nova's cells guide says to
+        #: turn it off there.
+        self.send_instance_updates = service.track_instance_changes
 
     # -- start-up ------------------------------------------------------------------------
 
@@ -297,6 +302,8 @@ class ComputeManager:
                                         instances: Instance | list[Instance]) -> None:
         """Tell every scheduler (fanout) what now runs here (``track_instance_changes``):
         one instance after a build, all of them from ``init_host``."""
+        if not self.send_instance_updates:
+            return
         objects = [instances] if isinstance(instances, Instance) else list(instances)
         self.query_client.update_instance_info(context.elevated(), self.host,
                                                InstanceList(objects=objects))
@@ -379,7 +386,8 @@ class ComputeManager:
             instance.save()
             # _complete_deletion
             self.reportclient.delete_allocation_for_instance(context, instance.uuid)
-            self.query_client.delete_instance_info(context, self.host, instance.uuid)
+            if self.send_instance_updates:  # _delete_scheduler_instance_info
+                self.query_client.delete_instance_info(context, self.host, instance.uuid)
             instance.destroy()
             self._notify_action(context, instance, "delete", "end")
         except exception.InstanceNotFound:
@@ -409,8 +417,11 @@ class ComputeService(NovaService):
     def __init__(self, host: str, url: str | None = None, trace: Trace | None = None, *,
                  database: Database | str | None = None, timings: Timings | None = None,
                  notifications: bool | str | Notifications = False,
-                 resources: dict | None = None) -> None:
-        super().__init__(host, url, trace, timings=timings, notifications=notifications)
+                 resources: dict | None = None, cell: str = CELL1,
+                 track_instance_changes: bool = True) -> None:
+        super().__init__(host, url, trace, timings=timings, notifications=notifications,
+                         cell=cell)
+        self.track_instance_changes = track_instance_changes
         # nova/cmd/compute.py: objects_base.NovaObject.indirection_api = ConductorAPI()
         self.conductor_api = ConductorAPI(self)
         self.backend = self.serializer.backend = self.conductor_api

@@ -9,7 +9,12 @@ endpoints: ``ConductorManager`` (no namespace, v3.0: ``object_action``,
 A boot, as the conductor sees it: nova-api **casts** ``schedule_and_build_instances``;
 the conductor **calls** the scheduler's ``select_destinations`` (which claims in
 Placement), creates the instance in the chosen cell's database, maps it, deletes the
-BuildRequest and **casts** ``build_and_run_instance`` to ``compute.<host>``.  When the
+BuildRequest and **casts** ``build_and_run_instance`` to ``compute.<host>``, on that
+cell's broker (the context targets the cell's mapping, so the compute client goes
+through the cell's transport_url).  In a multi-cell deployment this conductor is the
+**super-conductor**, on the API broker beside nova-api and nova-scheduler; each cell
+has its own conductor, on its own broker, which answers its computes' calls and
+their reschedules (``build_instances``), and cannot reach the scheduler.  When the
 scheduler finds no host, the instance is created in cell0, in ERROR ("buried").
 When a build fails, the compute casts ``build_instances`` back with the alternate
 hosts, and the conductor claims the next one and casts again, without calling the
@@ -135,14 +140,14 @@ class ComputeTaskManager:
                           "deleted.", uuid)
                 self.report_client.delete_allocation_for_instance(context, uuid)
                 continue
-            instance = build_request.get_new_instance(target_cell(context, cell.db_name))
+            instance = build_request.get_new_instance(target_cell(context, cell))
             instance.create()
             cells[instance.uuid] = cell
             built.append((build_request, request_spec, host_list, instance))
 
         for build_request, request_spec, host_list, instance in built:
             cell = cells[instance.uuid]
-            cctxt = target_cell(context, cell.db_name)
+            cctxt = target_cell(context, cell)
             host = host_list.pop(0)
             LOG.debug("Selected host: %s; Selected node: %s; Alternates: %s",
                       host.service_host, host.nodename,
@@ -182,7 +187,7 @@ class ComputeTaskManager:
                        build_requests: list) -> None:
         """No host: create the instance in cell0, in ERROR, and map it there."""
         cell0 = CellMapping.get_by_uuid(context, CELL0_UUID)
-        cctxt = target_cell(context, cell0.db_name)
+        cctxt = target_cell(context, cell0)
         for build_request in build_requests:
             instance = build_request.get_new_instance(cctxt)
             instance.create()

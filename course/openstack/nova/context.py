@@ -5,8 +5,14 @@ Like ``nova/context.py``: a context is created once per API request with a new
 flattened as ``_context_<key>`` entries (``to_dict``).  It also says *where* objects
 are read and written (``target_cell`` in Nova sets the cell database on the
 context): here ``backend`` is the database of a service that has one, or the
-conductor RPC API for nova-compute, which has none.  ``backend`` and ``cell`` stay in
-the process; only the dict's items go on the wire.
+conductor RPC API for nova-compute, which has none.  ``backend``, ``cell`` and
+``cell_mapping`` stay in the process; only the dict's items go on the wire.
+
+Targeting a cell's mapping also says which message queue reaches that cell: upstream's
+``set_target_cell`` puts a transport to the mapping's ``transport_url`` on the context
+(``mq_connection``), and ``nova/rpc.py:get_cell_client`` sends through it; here the
+context keeps the mapping and the sending service opens (and caches) that transport
+(:meth:`~.service.NovaService.cell_client`).
 """
 
 from __future__ import annotations
@@ -28,10 +34,13 @@ def generate_request_id() -> str:
 class RequestContext(dict):
     """The items of ``nova.context.RequestContext.to_dict()``, plus where objects live."""
 
-    def __init__(self, *args: Any, backend: Any = None, cell: str = CELL1, **kwargs: Any):
+    def __init__(self, *args: Any, backend: Any = None, cell: str = CELL1,
+                 cell_mapping: Any = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.backend = backend
         self.cell = cell
+        #: The CellMapping targeted (``target_cell``): its transport_url reaches the cell.
+        self.cell_mapping = cell_mapping
 
     @property
     def request_id(self) -> str:
@@ -45,7 +54,8 @@ class RequestContext(dict):
         return ctxt
 
     def copy(self) -> RequestContext:
-        return RequestContext(self, backend=self.backend, cell=self.cell)
+        return RequestContext(self, backend=self.backend, cell=self.cell,
+                              cell_mapping=self.cell_mapping)
 
     def to_dict(self) -> dict:
         return dict(self)
@@ -78,8 +88,12 @@ def get_admin_context(backend: Any = None) -> RequestContext:
     return make_context(backend, user_id=None, project_id=None, is_admin=True)
 
 
-def target_cell(ctxt: RequestContext, cell: str) -> RequestContext:
-    """``nova.context.target_cell``: the same request, aimed at another cell's database."""
+def target_cell(ctxt: RequestContext, cell: Any) -> RequestContext:
+    """``nova.context.target_cell``: the same request, aimed at another cell's database
+    (a database name) or at a cell (a CellMapping: its database and its message queue)."""
     targeted = ctxt.copy()
-    targeted.cell = cell
+    if isinstance(cell, str):
+        targeted.cell, targeted.cell_mapping = cell, None
+    else:
+        targeted.cell, targeted.cell_mapping = cell.db_name, cell
     return targeted

@@ -12,9 +12,10 @@ import copy
 import time
 from typing import Any
 
+from ...transport_url import mask_url
 from . import exception
 from .base import NovaObject, remotable, remotable_classmethod, store, utcnow
-from .context import CELL0, CELL1, RequestContext
+from .context import CELL0, CELL1, RequestContext, target_cell
 from .db import API_DB
 from .events import InstanceAction as InstanceAction  # cloud.py reads it from here
 from .versions import SERVICE_VERSION
@@ -37,14 +38,31 @@ NOSTATE, RUNNING, SHUTDOWN = 0, 1, 4
 
 
 class CellMapping(NovaObject):
-    """A cell: its message queue and its database (``nova/objects/cell_mapping.py``)."""
+    """A cell: its message queue and its database (``nova/objects/cell_mapping.py``).
+
+    The API database keeps ``transport_url`` as written, password included (the
+    super-conductor and nova-api connect with it); its ``repr`` masks the password, as
+    ``nova-manage cell_v2 list_cells`` does.
+    """
 
     VERSION = "1.1"
     fields = ("uuid", "name", "transport_url", "database_connection", "disabled")
 
+    def __repr__(self) -> str:
+        return (f"CellMapping(uuid={self.uuid!r}, name={self.name!r}, "
+                f"transport_url={mask_url(self.transport_url or '')!r}, "
+                f"database_connection={mask_url(self.database_connection or '')!r}, "
+                f"disabled={self.disabled!r})")
+
     @property
     def db_name(self) -> str:
-        return CELL0 if self.uuid == CELL0_UUID else CELL1
+        """The cell database: the fragment of ``database_connection`` (``#nova_cell1``)."""
+        name = (self.database_connection or "").rpartition("#")[2]
+        return name or (CELL0 if self.uuid == CELL0_UUID else CELL1)
+
+    @property
+    def is_cell0(self) -> bool:
+        return self.uuid == CELL0_UUID
 
     @classmethod
     def get_by_uuid(cls, ctxt: RequestContext, uuid: str) -> CellMapping:
@@ -80,12 +98,15 @@ class HostMapping(NovaObject):
 
 
 def discover_hosts(ctxt: RequestContext) -> list[str]:
-    """``nova-manage cell_v2 discover_hosts``: map every unmapped compute node to cell1."""
-    cell1 = next(c for c in CellMapping.get_all(ctxt) if c.uuid != CELL0_UUID)
+    """``nova-manage cell_v2 discover_hosts``: in each cell but cell0, map every unmapped
+    compute node of that cell's database to that cell."""
     mapped = []
-    for node in ComputeNode.list_all(ctxt):
-        if HostMapping(ctxt, host=node.host, cell_mapping=cell1).create():
-            mapped.append(node.host)
+    for cell in CellMapping.get_all(ctxt):
+        if cell.is_cell0:
+            continue
+        for node in ComputeNode.list_all(target_cell(ctxt, cell)):
+            if HostMapping(ctxt, host=node.host, cell_mapping=cell).create():
+                mapped.append(node.host)
     return mapped
 
 

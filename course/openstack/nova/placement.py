@@ -22,9 +22,9 @@ import json
 from typing import Any
 
 from .conf import ALLOCATION_RATIOS, RESERVED_HOST_MEMORY_MB
-from .context import CELL1, RequestContext
+from .context import RequestContext, target_cell
 from .db import PLACEMENT_DB, Database
-from .objects import ComputeNode
+from .objects import CellMapping, ComputeNode
 
 #: Placement microversion of the allocation requests the scheduler gets back.
 ALLOCATION_REQUEST_VERSION = "1.36"
@@ -44,9 +44,11 @@ class Placement:
 
     def inventories(self) -> dict[str, dict[str, Any]]:
         """Resource provider uuid -> {name, inventories {rc: {total, reserved, ratio}}}."""
-        ctxt = RequestContext(backend=self.db, cell=CELL1)
+        ctxt = RequestContext(backend=self.db)
+        nodes = [node for cell in CellMapping.get_all(ctxt) if not cell.is_cell0
+                 for node in ComputeNode.list_all(target_cell(ctxt, cell))]
         providers = {}
-        for node in ComputeNode.list_all(ctxt):
+        for node in nodes:
             providers[node.uuid] = {"name": node.hypervisor_hostname, "inventories": {
                 "VCPU": {"total": node.vcpus, "reserved": 0,
                          "allocation_ratio": node.cpu_allocation_ratio},

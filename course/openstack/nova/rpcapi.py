@@ -210,22 +210,30 @@ class ComputeAPI:
                  "version %s", cap, version)
         return cap, True
 
-    def prepare_for_alt_rpcserver(self, server: str, version: str) -> rpc.RPCClient:
+    def router(self, ctxt: RequestContext) -> rpc.RPCClient:
+        """``rpc.ClientRouter.client(ctxt)``: the client on the broker of the cell the
+        context targets (the super-conductor reaches each cell's computes on that cell's
+        broker), else the default one."""
+        return self.service.cell_client(ctxt, self.client)
+
+    def prepare_for_alt_rpcserver(self, ctxt: RequestContext, server: str,
+                                  version: str) -> rpc.RPCClient:
         """``compute-alt.<server>``, or ``compute.<server>`` if 6.5 may not be sent."""
         topic = RPC_TOPIC_ALT
-        if not self.client.can_send_version("6.5"):
+        client = self.router(ctxt)
+        if not client.can_send_version("6.5"):
             topic = RPC_TOPIC
             LOG.debug("Fallback to send the message to original topic: %s as RPC version "
                       "is too old.", topic)
         else:
             LOG.debug("RPC: Sending the message to topic: %s", topic)
-        return self.client.prepare(server=server, version=version, topic=topic)
+        return client.prepare(server=server, version=version, topic=topic)
 
     def external_instance_event(self, ctxt: RequestContext, instances: list, events: list,
                                 host: str | None = None) -> None:
         """Events from other services (Neutron's ``network-vif-plugged``...): never
         blocked by a shutdown in progress, hence the alternate topic."""
-        cctxt = self.prepare_for_alt_rpcserver(host or instances[0].host, version="6.0")
+        cctxt = self.prepare_for_alt_rpcserver(ctxt, host or instances[0].host, version="6.0")
         cctxt.cast(ctxt, "external_instance_event", instances=instances, events=events)
 
     def build_and_run_instance(self, ctxt: RequestContext, instance: Any, host: str,
@@ -235,7 +243,7 @@ class ComputeAPI:
                                block_device_mapping: Any = None, node: str | None = None,
                                limits: dict | None = None, host_list: list | None = None,
                                accel_uuids: list | None = None) -> None:
-        self.client.prepare(server=host, version="6.0").cast(
+        self.router(ctxt).prepare(server=host, version="6.0").cast(
             ctxt, "build_and_run_instance", instance=instance, image=image,
             request_spec=request_spec, filter_properties=filter_properties,
             admin_password=admin_password, injected_files=injected_files,
@@ -245,19 +253,19 @@ class ComputeAPI:
 
     def stop_instance(self, ctxt: RequestContext, instance: Any,
                       clean_shutdown: bool = True) -> None:
-        self.client.prepare(server=instance.host, version="6.0").cast(
+        self.router(ctxt).prepare(server=instance.host, version="6.0").cast(
             ctxt, "stop_instance", instance=instance, clean_shutdown=clean_shutdown)
 
     def start_instance(self, ctxt: RequestContext, instance: Any) -> None:
-        self.client.prepare(server=instance.host, version="6.0").cast(
+        self.router(ctxt).prepare(server=instance.host, version="6.0").cast(
             ctxt, "start_instance", instance=instance)
 
     def get_console_output(self, ctxt: RequestContext, instance: Any,
                            tail_length: int | None) -> str:
         """A **call**: the API waits for the compute's answer (``openstack console log show``)."""
-        return self.client.prepare(server=instance.host, version="6.0").call(
+        return self.router(ctxt).prepare(server=instance.host, version="6.0").call(
             ctxt, "get_console_output", instance=instance, tail_length=tail_length)
 
     def terminate_instance(self, ctxt: RequestContext, instance: Any, bdms: list) -> None:
-        self.client.prepare(server=instance.host, version="6.0").cast(
+        self.router(ctxt).prepare(server=instance.host, version="6.0").cast(
             ctxt, "terminate_instance", instance=instance, bdms=bdms)

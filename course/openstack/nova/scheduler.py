@@ -27,8 +27,15 @@ from typing import Any
 from ... import rpc
 from . import exception
 from .conf import MAX_ATTEMPTS
-from .context import RequestContext
-from .objects import ComputeNode, HostMapping, RequestSpec, Selection, discover_hosts
+from .context import RequestContext, target_cell
+from .objects import (
+    CellMapping,
+    ComputeNode,
+    HostMapping,
+    RequestSpec,
+    Selection,
+    discover_hosts,
+)
 from .objects import Service as ServiceRecord
 from .placement import ALLOCATION_REQUEST_VERSION, Placement, ReportClient, resources_from_flavor
 from .service import NovaService, service_is_up
@@ -139,13 +146,17 @@ class SchedulerManager:
 
     def _host_states(self, context: RequestContext, summaries: dict,
                      by_rp: dict) -> list[HostState]:
+        """The compute nodes of every cell (``HostManager._get_computes_for_cells``: the
+        scheduler reads each cell's database; it never needs the cells' brokers)."""
         down_time = self.service.timings.service_down_time
         states = []
-        for node in ComputeNode.list_all(context):
+        cells = [target_cell(context, cell) for cell in CellMapping.get_all(context)
+                 if not cell.is_cell0]
+        for cctxt, node in [(c, n) for c in cells for n in ComputeNode.list_all(c)]:
             if node.uuid not in summaries:
                 continue
             room = summaries[node.uuid]["resources"]
-            record = ServiceRecord.get_by_host_and_binary(context, node.host, "nova-compute")
+            record = ServiceRecord.get_by_host_and_binary(cctxt, node.host, "nova-compute")
             try:
                 cell_uuid = HostMapping.get_by_host(context, node.host).cell_mapping.uuid
             except exception.HostMappingNotFound:
@@ -248,8 +259,8 @@ class SchedulerService(NovaService):
                    "discover_hosts_in_cells")
 
     def discover_hosts_in_cells(self) -> list[str]:
-        """``[scheduler] discover_hosts_in_cells_interval``: map new computes to cell1."""
+        """``[scheduler] discover_hosts_in_cells_interval``: map new computes to their cell."""
         mapped = discover_hosts(self.context())
         if mapped:
-            LOG.info("Found %d unmapped computes in cell1: %s", len(mapped), ", ".join(mapped))
+            LOG.info("Found %d unmapped computes: %s", len(mapped), ", ".join(mapped))
         return mapped

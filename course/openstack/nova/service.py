@@ -36,7 +36,7 @@ from .conf import (
     Timings,
     notification_settings,
 )
-from .context import RequestContext, get_admin_context
+from .context import CELL1, RequestContext, get_admin_context
 from .db import Database, open_database
 from .objects import Service as ServiceRecord
 from .versions import (
@@ -97,12 +97,15 @@ class NovaService(BaseService):
 
     def __init__(self, host: str, url: str | None = None, trace: Trace | None = None, *,
                  database: Database | str | None = None, timings: Timings | None = None,
-                 notifications: bool | str | Notifications = False) -> None:
+                 notifications: bool | str | Notifications = False,
+                 cell: str = CELL1) -> None:
         self.timings = timings or Timings()
         # a database service given none gets a private in-memory one (alone, for a test)
         self.db = (open_database(database) or Database()) if self.uses_database else None
         self._own_db = self.db is not None and not isinstance(database, Database)
-        serializer = NovaObjectSerializer(self.db)
+        #: ``[database] connection``: the cell database used unless a context targets another.
+        self.cell = cell
+        serializer = NovaObjectSerializer(self.db, cell)
         super().__init__(host, url, trace,
                          options={"rpc_response_timeout": self.timings.rpc_response_timeout},
                          serializer=serializer)
@@ -115,12 +118,40 @@ class NovaService(BaseService):
         self.model_disconnected = False
         self._abort = threading.Event()
         self._notifiers = self._make_notifiers()
+        #: transport_url -> transport to another cell's broker (``CELL_CACHE``).
+        self._cell_transports: dict[str, rpc.Transport] = {}
+        self._cell_lock = threading.Lock()
 
     # -- contexts, start and stop ------------------------------------------------------------
 
     def context(self) -> RequestContext:
         """A new admin context whose objects go where this service's objects go."""
-        return get_admin_context(self.backend)
+        ctxt = get_admin_context(self.backend)
+        ctxt.cell = self.cell
+        return ctxt
+
+    def cell_client(self, ctxt: RequestContext, client: rpc.RPCClient) -> rpc.RPCClient:
+        """``nova/rpc.py:get_cell_client``: ``client`` on the broker of the cell ``ctxt``
+        targets (``target_cell`` with a CellMapping), else ``client`` itself.
+
+        Like ``nova/context.py:set_target_cell``, one transport per cell is opened at
+        first use and kept (``CELL_CACHE``); a cell on this service's own broker (the
+        single-cell case) reuses this service's transport: the same messages on the same
+        broker, without a second connection.
+        """
+        mapping = ctxt.cell_mapping
+        url = mapping.transport_url if mapping is not None else None
+        if not url or url.startswith("none:") or url == self.transport.url:
+            return client
+        with self._cell_lock:
+            transport = self._cell_transports.get(url)
+            if transport is None:
+                transport = self._cell_transports[url] = rpc.get_transport(
+                    url, self.control_exchange, service=self.name, trace=self.trace,
+                    options={"rpc_response_timeout": self.timings.rpc_response_timeout},
+                    allowed_remote_exmods=self.allowed_remote_exmods)
+        return rpc.RPCClient(transport, client.target, client.timeout, client.version_cap,
+                             client.serializer, client.call_monitor_timeout)
 
     def endpoints(self) -> list[Any]:
         return [*self.managers(), BaseRPCAPI(self.service_name)]
@@ -174,6 +205,10 @@ class NovaService(BaseService):
 
     def cleanup(self) -> None:
         super().cleanup()
+        with self._cell_lock:
+            transports, self._cell_transports = list(self._cell_transports.values()), {}
+        for transport in transports:
+            transport.cleanup()
         if self._own_db and self.db is not None:
             self.db.close()
 
