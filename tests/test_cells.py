@@ -256,3 +256,17 @@ def test_cell0_is_not_a_name_for_a_cell():
 ])
 def test_each_cell_gets_a_vhost_of_the_same_broker(url, expected):
     assert cell_url(url, "cell1") == expected
+
+
+def test_nova_api_reaches_a_cells_compute_on_that_cells_broker(lab):
+    """Stop and console log: nova-api targets the instance's cell, so its cast and its
+    call go to the compute over the cell's broker (a transport opened for that cell)."""
+    cloud = lab.nova(cells={"cell2": ["compute3"]}, timings=FAST)
+    vm = cloud.boot("vm1")
+    assert vm.wait(20) == "ACTIVE" and vm.cell == "cell2"
+    assert vm.console_log().startswith("FAKE CONSOLE OUTPUT")  # the call was answered
+    assert vm.stop().wait(20, status="SHUTOFF") == "SHUTOFF"
+    for method in ("get_console_output", "stop_instance"):
+        sent = next(h for h in lab.trace.hops if h.method == method)
+        assert (sent.sender, sent.receiver) == ("nova-api:controller", "nova-compute:compute3")
+        assert same_broker(sent.broker, lab.brokers["cell2"])

@@ -217,8 +217,9 @@ class NovaCloud(Cloud):
     ``progress``: told ``(done, total)`` while :meth:`boot_many` waits (a lab passes
     a progress bar).  ``cells``: cell name -> its computes (instead of ``computes``),
     each cell on ``cell_urls[name]`` (default :func:`.cells.cell_url`).
-    ``track_instance_changes``: ``[filter_scheduler]``'s option.  Unlike the other projects' clouds, a stopped Nova cloud can be
-    started again: it starts afresh, with a new database.
+    ``track_instance_changes``: ``[filter_scheduler]``'s option.  Unlike the other
+    projects' clouds, a stopped Nova cloud can be started again: it starts afresh, with
+    a new database.
     """
 
     def __init__(self, url: str | None = None, trace: Trace | None = None,
