@@ -66,8 +66,8 @@ class PortUpdateQueues(Exercise):
     explanation = N_("A fanout exchange copies the message to every queue bound to it, "
                      "whatever the routing key. Each L2 agent binds its own "
                      "`q-agent-notifier-port-update_fanout_<id>` queue there, so every agent "
-                     "gets the port update, even those on other hosts; each agent keeps the "
-                     "ports it has on its bridge. The shared queue and the `.<host>` queues "
+                     "gets the port update, even those on other hosts; each one acts only on "
+                     "the ports plugged into its bridge. The shared queue and the `.<host>` queues "
                      "are bound to `neutron`, so a fanout never reaches them.")
     success = N_("{n} queues, one per L2 agent: the trace shows the one `port_update` "
                  "message delivered to each of them.")
