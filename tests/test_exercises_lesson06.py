@@ -9,6 +9,7 @@ from __future__ import annotations
 import kombu
 import pytest
 from exercise_helpers import says
+from notebook_checks import assert_lesson_translated
 
 import course
 from course.exercises import CORRECT, NOT_ATTEMPTED, NOT_YET
@@ -152,6 +153,21 @@ def test_http_hops(vm1):
     assert says(ex.q4.check(truth - neutron), NOT_YET, "Missing", "`neutron`")
     assert says(ex.q4.check(truth | {999}), NOT_YET, "no hop 999")
     assert says(ex.q4.check({1.5}), NOT_YET, "set of whole numbers")
+
+
+def test_quiz_feedback():
+    assert says(ex.quiz.answer("q1", "b"), CORRECT)
+    assert says(ex.quiz.answer("q1", "a"), NOT_YET, "nothing calls it")
+    assert says(ex.quiz.answer("q3", "a"), NOT_YET, "no RPC server")
+    assert says(ex.quiz.answer("q4", "c"), CORRECT)
+    assert says(ex.quiz.answer("q5", "c"), NOT_YET, "only their reports count")
+
+
+def test_the_lesson_is_translated():
+    assert_lesson_translated("06-neutron-cinder-keystone")
+
+
+# -- last: a lab of its own (a new lab stops the module's) --------------------------------
 
 
 def test_before_anything_runs():

@@ -286,7 +286,7 @@ class HTTPHops(Exercise):
                     "bus": len(hops) - len(truth)}
         right, wrong = [], []
         if answer & truth:
-            right.append(Message(N_("Right: {numbers} are HTTP."),
+            right.append(Message(N_("Right, HTTP: {numbers}."),
                                  {"numbers": _listed(answer & truth)}))
         unknown = sorted(n for n in answer if n not in by_number)
         if unknown:

@@ -19,7 +19,8 @@ quiz = Quiz(
     Question("q2", N_("A router gets its first interface. How does an L3 agent hear of "
                       "it?"), (
         Choice(N_("A fanout to every L3 agent; each one checks whether it is concerned."),
-               N_("No: only a router's deletion fans out to every L3 agent.")),
+               N_("No: that is how a router's deletion goes (`router_deleted`), not its "
+                  "updates.")),
         Choice(N_("neutron-server schedules the router, then casts `routers_updated` to "
                   "`l3_agent.<host>`; the agent calls `sync_routers` back."),
                N_("Yes: a cast to the queue of the one agent that hosts the router."),
