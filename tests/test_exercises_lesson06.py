@@ -142,7 +142,7 @@ def test_http_hops(vm1):
     assert says(ex.q4.check(sorted(truth)), CORRECT)
     assert says(ex.q4.check({str(n) for n in truth}), CORRECT)
     assert says(ex.q4.check(...), NOT_ATTEMPTED)
-    assert says(ex.q4.check(truth - {1}), NOT_YET, "Right:", "Hop 1 is HTTP too")
+    assert says(ex.q4.check(truth - {1}), NOT_YET, "Right, HTTP:", "Hop 1 is HTTP too")
     reply = next(h.number for h in vm1.hops if h.kind == "reply")
     assert says(ex.q4.check(truth | {reply}), NOT_YET, "replies go through the broker too")
     fanout = next(h.number for h in vm1.hops if h.kind == "fanout")
