@@ -29,9 +29,9 @@ from .runs import (
     answer_numbers,
     answer_seconds,
     answer_text,
+    bound_queues,
     down_agents,
     port_update_queues,
-    stale_queues,
     volume_cast,
 )
 
@@ -79,8 +79,8 @@ class PortUpdateQueues(Exercise):
         if not truth:
             raise NotYet(N_("The trace has no `port_update` yet: run the cell that updates "
                             "the port (`net.update_port(...)`), then check again."))
-        left = stale_queues()
-        if truth <= answer and answer - truth <= left:
+        bound = bound_queues()
+        if truth <= answer and answer - truth <= bound:
             return {"n": len(truth)}
         right, wrong = [], []
         found = answer & truth
@@ -96,8 +96,8 @@ class PortUpdateQueues(Exercise):
                 wrong.append(Message(N_("`{name}` is one agent's `topic.host` queue: only a "
                                         "message sent to `neutron` with that key reaches "
                                         "it, never a fanout."), {"name": name}))
-            elif name in left:
-                continue  # left by a process gone: it got a copy nobody reads
+            elif name in bound:
+                continue  # left by a process gone: it gets a copy nobody reads
             elif name.startswith(FANOUT + "_"):
                 wrong.append(Message(N_("`{name}` got no copy of this message: it is not a "
                                         "queue the update reached (was its agent "

@@ -28,14 +28,15 @@ def port_update_queues() -> set[str]:
     return {h.queue for h in hops if h.unique_id == last and h.queue}
 
 
-def stale_queues() -> set[str]:
-    """The queues bound to the port-update fanout exchange that nobody consumes: on a
-    RabbitMQ, those a process left when it exited without deleting them (they expire
-    after ``rabbit_transient_queues_ttl``); they get a copy of every fanout."""
+def bound_queues() -> set[str]:
+    """The queues bound to the port-update fanout exchange now: the agents', and on a
+    RabbitMQ those a process left when it exited without deleting them (they expire after
+    ``rabbit_transient_queues_ttl``; their consumer counts come from the management API,
+    which lags, so nothing here tells them apart): each gets a copy of every fanout."""
     view = evidence.topology()
     if FANOUT not in view.exchanges:
         return set()
-    return {name for name in view.route(FANOUT, "") if not view.queues[name].consumers}
+    return set(view.route(FANOUT, ""))
 
 
 def down_agents(net: NeutronCloud) -> list[tuple[str, str]]:
