@@ -156,7 +156,8 @@ class NotificationListener:
         fields = dict(queue=queue.name, routing_key=message.delivery_info.get("routing_key", ""),
                       request_id=msg.get("_context_request_id", ""), unique_id=unique_id or "")
         if trace is not None:
-            trace.record("deliver", "notify", self.transport.service, **fields)
+            trace.record("deliver", "notify", self.transport.service, **fields,
+                         redelivered=bool(message.delivery_info.get("redelivered")))
         if unique_id in self._duplicates:  # handled and acknowledged already
             message.ack()
             if trace is not None:

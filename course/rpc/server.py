@@ -133,7 +133,8 @@ class RPCServer:
                           method=msg.get("method", ""),
                           request_id=msg.get("_context_request_id", ""),
                           msg_id=msg.get("_msg_id", ""), unique_id=unique_id or "")
-            trace.record("deliver", kind, self.transport.service, **fields)
+            trace.record("deliver", kind, self.transport.service, **fields,
+                         redelivered=bool(message.delivery_info.get("redelivered")))
             trace.record("ack", kind, self.transport.service, **fields)
         if self._duplicates.is_duplicate(unique_id):
             LOG.info("%s: ignoring duplicate message %s", self.transport.service, unique_id)

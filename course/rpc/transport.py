@@ -12,7 +12,7 @@ import time
 import uuid
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import kombu
@@ -59,6 +59,7 @@ DEFAULTS: dict[str, Any] = {
     "rabbit_retry_interval": 1,
     "rabbit_retry_backoff": 2,
     "rabbit_interval_max": 30,
+    "kombu_reconnect_delay": 1.0,
     "executor_thread_pool_size": 64,
 }
 
@@ -154,7 +155,7 @@ class Transport:
                 body=msg)
         body = serialize_msg(msg) if envelope else msg
         deadline = deadline or time.monotonic() + self.conf["rpc_response_timeout"]
-        delay = self.conf["rabbit_retry_interval"]
+        delays = retry_delays(self.conf)
         while True:
             try:
                 with self._lock:
@@ -170,15 +171,18 @@ class Transport:
             except (*broker.connection_errors(), BrokerUnreachable) as error:
                 with self._lock:
                     self._drop_connection()
+                delay = next(delays)
                 if self._closed or time.monotonic() + delay > deadline:
+                    if self.trace is not None:
+                        self.trace.record("fail", kind, self.service, routing_key=routing_key,
+                                          msg_id=msg.get("_msg_id", ""),
+                                          unique_id=msg["_unique_id"])
                     raise MessageDeliveryFailure(_(
                         "Could not send to the broker at {url}: {error}",
                         url=mask_url(self.url), error=mask_url(str(error)))) from None
                 LOG.warning("AMQP server is unreachable: %s. Trying again in %s seconds.",
                             mask_url(str(error)), delay)
                 time.sleep(delay)
-                delay = min(delay + self.conf["rabbit_retry_backoff"],
-                            self.conf["rabbit_interval_max"])
             except Exception:  # a channel error (406, 404...): the broker closed the channel
                 with self._lock:
                     self._drop_connection()
@@ -251,6 +255,17 @@ def _on_return(exception: Exception, exchange: str, routing_key: str, message: A
                                  queue=routing_key))
 
 
+def retry_delays(conf: dict[str, Any]) -> Iterator[float]:
+    """The waits between attempts to reach a lost broker, as oslo's ``ensure()`` has kombu
+    make them: ``rabbit_retry_interval``, then ``rabbit_retry_backoff`` more each time, up
+    to ``rabbit_interval_max``; each after ``kombu_reconnect_delay`` (oslo sleeps it in its
+    error callback)."""
+    interval = conf["rabbit_retry_interval"]
+    while True:
+        yield conf["kombu_reconnect_delay"] + interval
+        interval = min(interval + conf["rabbit_retry_backoff"], conf["rabbit_interval_max"])
+
+
 def get_transport(url: str | None = None, control_exchange: str = "openstack",
                   **kwargs: Any) -> Transport:
     """A transport to the broker the transport_url names (None: $COURSE_TRANSPORT_URL or
@@ -302,12 +317,12 @@ class ConsumerThread:
             raise self._error
 
     def _run(self) -> None:
-        delay = self.transport.conf["rabbit_retry_interval"]
+        delays = retry_delays(self.transport.conf)
         first = True
         while not self._stop.is_set():
             try:
                 self._consume()
-                delay = self.transport.conf["rabbit_retry_interval"]
+                delays = retry_delays(self.transport.conf)
             except Exception as error:  # a consumer thread must not die
                 if first and not self._ready.is_set():
                     self._error = _start_error(error)
@@ -315,11 +330,10 @@ class ConsumerThread:
                     return
                 if self._stop.is_set():
                     break
+                delay = next(delays)
                 LOG.warning("%s: AMQP server unreachable: %s. Trying again in %s seconds.",
                             self.name, mask_url(str(error)), delay)
                 self._stop.wait(delay)
-                delay = min(delay + self.transport.conf["rabbit_retry_backoff"],
-                            self.transport.conf["rabbit_interval_max"])
             first = False
         self._ready.set()
 
