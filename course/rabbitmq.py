@@ -137,11 +137,7 @@ class RabbitMQNode:
         ``folder``: where it keeps everything (a new temporary folder by default; ``stop()``
         deletes it either way); ``amqp_port``, ``management_port``: 0 for free ports.
         """
-        server = find_server()
-        if server is None:
-            raise RabbitMQUnavailable(_(
-                "RabbitMQ is not installed. Install it with `{command}` to run the "
-                "course on a real broker.", command=INSTALL_HINT), NOT_INSTALLED)
+        server = _installed_server()
         if folder is None:
             folder = Path(tempfile.mkdtemp(prefix="course-rabbitmq-"))
         else:
@@ -183,19 +179,36 @@ class RabbitMQNode:
             "ERL_EPMD_ADDRESS": "127.0.0.1",
             "ERL_EPMD_PORT": str(epmd_port),
         }
-        log = (folder / "server.out").open("wb")
-        process = subprocess.Popen(
-            [str(server)], env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )
-        log.close()
-        node = cls(folder, amqp_port, management_port, env, process)
+        node = cls(folder, amqp_port, management_port, env, _launch(server, env, folder))
         try:
             node._wait_ready(timeout)
         except BaseException:
             node.stop()
             raise
         return node
+
+    def stop_server(self) -> None:
+        """Stop the broker as a crash or a maintenance would, keeping its folder, ports and
+        data: :meth:`start_server` brings the same node back, with its durable queues and
+        persistent messages (failure labs)."""
+        self._terminate()
+
+    def start_server(self, timeout: float = 60.0) -> None:
+        """Start again the node :meth:`stop_server` stopped: same name, folder and ports."""
+        if self.process.poll() is None:
+            return
+        server = _installed_server()
+        self.process = _launch(server, self.env, self.folder)
+        self._wait_ready(timeout)
+
+    def _terminate(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # RabbitMQ shuts down cleanly on SIGTERM
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -248,13 +261,7 @@ class RabbitMQNode:
         if self._stopped:
             return
         self._stopped = True
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # RabbitMQ shuts down cleanly on SIGTERM
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        self._terminate()
         epmd = shutil.which("epmd")
         if epmd:
             subprocess.run([epmd, "-kill"], env=self.env, capture_output=True, timeout=10)
@@ -289,6 +296,23 @@ class RabbitMQNode:
 
     def delete_vhost(self, vhost: str) -> None:
         self.api("DELETE", f"/api/vhosts/{quote(vhost, safe='')}")
+
+
+def _installed_server() -> Path:
+    server = find_server()
+    if server is None:
+        raise RabbitMQUnavailable(_(
+            "RabbitMQ is not installed. Install it with `{command}` to run the "
+            "course on a real broker.", command=INSTALL_HINT), NOT_INSTALLED)
+    return server
+
+
+def _launch(server: Path, env: dict[str, str], folder: Path) -> subprocess.Popen:
+    """The server process of a node, in a session of its own, its output in its folder."""
+    with (folder / "server.out").open("ab") as log:
+        return subprocess.Popen(
+            [str(server)], env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True)
 
 
 def _claim(folder: Path) -> None:

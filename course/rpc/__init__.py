@@ -19,7 +19,9 @@ notifications      control exchange (topic)             ``<topic>.<priority>``  
 =================  ===================================  ============================  =========
 
 Reply and fanout queues expire after ``rabbit_transient_queues_ttl`` (30 min) unused;
-topic queues never do.  Nothing is exclusive.  Fanout casts carry no routing key.
+topic queues never do.  Nothing is exclusive.  Fanout casts carry no routing key.  These
+are the defaults: :mod:`.declarations` says what durable, quorum, stream and queue-manager
+options change, as oslo.messaging does.
 
 Read in this order: :mod:`.target` (``Target``, versions), :mod:`.client` (a cast is
 ``RPCClient.cast`` then ``Transport.publish``; a call adds the reply queue's

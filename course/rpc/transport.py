@@ -12,10 +12,11 @@ import time
 import uuid
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import kombu
+from amqp import exceptions as amqp_errors
 
 from .. import broker
 from ..errors import BrokerUnreachable, CourseError
@@ -23,6 +24,7 @@ from ..i18n import _, upstream
 from ..trace import Trace
 from ..transport_url import TransportURL, mask_url, parse_transport_url
 from ..wire import deserialize_msg, serialize_msg
+from . import declarations
 from .exceptions import (
     MessageDeliveryFailure,
     MessageUndeliverable,
@@ -42,11 +44,22 @@ DEFAULTS: dict[str, Any] = {
     "rabbit_transient_queues_ttl": 1800,
     "amqp_durable_queues": False,
     "amqp_auto_delete": False,
+    "rabbit_ha_queues": False,
+    "rabbit_quorum_queue": False,
+    "rabbit_quorum_delivery_limit": 0,
+    "rabbit_quorum_max_memory_length": 0,
+    "rabbit_quorum_max_memory_bytes": 0,
+    "rabbit_transient_quorum_queue": False,
+    "rabbit_stream_fanout": False,
+    "use_queue_manager": False,
+    "hostname": "",
+    "processname": "",
     "rabbit_qos_prefetch_count": 0,
     "kombu_missing_consumer_retry_timeout": 60,
     "rabbit_retry_interval": 1,
     "rabbit_retry_backoff": 2,
     "rabbit_interval_max": 30,
+    "kombu_reconnect_delay": 1.0,
     "executor_thread_pool_size": 64,
 }
 
@@ -76,6 +89,9 @@ class Transport:
         self.trace = trace
         self.allowed_remote_exmods = tuple(allowed_remote_exmods)
         self.conf = {**DEFAULTS, **self.parsed.query, **(options or {})}
+        declarations.check_options(self.conf, self.is_embedded)
+        self.queue_manager = (declarations.QueueManager.for_service(self.conf, self.service)
+                              if self.conf["use_queue_manager"] else None)
         self._lock = threading.Lock()  # one sending connection, shared by every thread
         self._conn: kombu.Connection | None = None
         self._producer: kombu.Producer | None = None
@@ -104,19 +120,18 @@ class Transport:
         """The topic exchange of RPC and notifications: the target's, else ``nova``..."""
         name = target.exchange or self.control_exchange
         if name not in self._exchanges:  # built once: a kombu.Exchange is not free
-            self._exchanges[name] = kombu.Exchange(
-                name, "topic", durable=self.conf["amqp_durable_queues"],
-                auto_delete=self.conf["amqp_auto_delete"])
+            self._exchanges[name] = declarations.control_exchange(self.conf, name)
         return self._exchanges[name]
 
-    @staticmethod
-    @functools.cache
-    def fanout_exchange(topic: str) -> kombu.Exchange:
-        return kombu.Exchange(f"{topic}_fanout", "fanout", durable=False, auto_delete=True)
+    def fanout_exchange(self, topic: str) -> kombu.Exchange:
+        key = f"{topic}_fanout"
+        if key not in self._exchanges:
+            self._exchanges[key] = declarations.fanout_exchange(self.conf, topic)
+        return self._exchanges[key]
 
-    def transient_queue_arguments(self) -> dict:
-        ttl = self.conf["rabbit_transient_queues_ttl"]
-        return {"x-expires": ttl * 1000} if ttl else {}
+    def unique_name(self) -> str:
+        """The tail of a reply or fanout queue's name: a uuid, or the queue manager's."""
+        return self.queue_manager.get() if self.queue_manager else uuid.uuid4().hex
 
     # -- publishing ----------------------------------------------------------------------
 
@@ -140,7 +155,7 @@ class Transport:
                 body=msg)
         body = serialize_msg(msg) if envelope else msg
         deadline = deadline or time.monotonic() + self.conf["rpc_response_timeout"]
-        delay = self.conf["rabbit_retry_interval"]
+        delays = retry_delays(self.conf)
         while True:
             try:
                 with self._lock:
@@ -156,15 +171,18 @@ class Transport:
             except (*broker.connection_errors(), BrokerUnreachable) as error:
                 with self._lock:
                     self._drop_connection()
+                delay = next(delays)
                 if self._closed or time.monotonic() + delay > deadline:
+                    if self.trace is not None:
+                        self.trace.record("fail", kind, self.service, routing_key=routing_key,
+                                          msg_id=msg.get("_msg_id", ""),
+                                          unique_id=msg["_unique_id"])
                     raise MessageDeliveryFailure(_(
                         "Could not send to the broker at {url}: {error}",
                         url=mask_url(self.url), error=mask_url(str(error)))) from None
                 LOG.warning("AMQP server is unreachable: %s. Trying again in %s seconds.",
                             mask_url(str(error)), delay)
                 time.sleep(delay)
-                delay = min(delay + self.conf["rabbit_retry_backoff"],
-                            self.conf["rabbit_interval_max"])
             except Exception:  # a channel error (406, 404...): the broker closed the channel
                 with self._lock:
                     self._drop_connection()
@@ -228,11 +246,24 @@ class Transport:
             consumer.stop()
         with self._lock:
             self._drop_connection()
+        if self.queue_manager is not None:
+            self.queue_manager.close()
 
 
 def _on_return(exception: Exception, exchange: str, routing_key: str, message: Any) -> None:
     raise MessageUndeliverable(_("No queue {queue} for this message: it was returned.",
                                  queue=routing_key))
+
+
+def retry_delays(conf: dict[str, Any]) -> Iterator[float]:
+    """The waits between attempts to reach a lost broker, as oslo's ``ensure()`` has kombu
+    make them: ``rabbit_retry_interval``, then ``rabbit_retry_backoff`` more each time, up
+    to ``rabbit_interval_max``; each after ``kombu_reconnect_delay`` (oslo sleeps it in its
+    error callback)."""
+    interval = conf["rabbit_retry_interval"]
+    while True:
+        yield conf["kombu_reconnect_delay"] + interval
+        interval = min(interval + conf["rabbit_retry_backoff"], conf["rabbit_interval_max"])
 
 
 def get_transport(url: str | None = None, control_exchange: str = "openstack",
@@ -254,16 +285,19 @@ class ConsumerThread:
 
     ``start()`` returns once the queues are declared and consumed, so that a message
     sent right after it is not lost; it raises at once if the broker is unreachable.
+    As oslo's listening connections, it asks for ``rabbit_qos_prefetch_count`` messages
+    at most; on a stream it goes on, after a reconnection, from the offset after the last
+    message it was given.
     """
 
     def __init__(self, transport: Transport, queues: list[kombu.Queue],
                  on_message: Callable[[kombu.Queue, dict, kombu.Message], None],
-                 name: str, prefetch: int = 0, delete_on_stop: Iterable[str] = ()) -> None:
+                 name: str, delete_on_stop: Iterable[str] = ()) -> None:
         self.transport = transport
         self.queues = queues
         self.on_message = on_message
         self.name = name
-        self.prefetch = prefetch
+        self.prefetch = transport.conf["rabbit_qos_prefetch_count"]
         self.delete_on_stop = tuple(delete_on_stop)
         self._stop = threading.Event()
         self._ready = threading.Event()
@@ -283,25 +317,23 @@ class ConsumerThread:
             raise self._error
 
     def _run(self) -> None:
-        delay = self.transport.conf["rabbit_retry_interval"]
+        delays = retry_delays(self.transport.conf)
         first = True
         while not self._stop.is_set():
             try:
                 self._consume()
-                delay = self.transport.conf["rabbit_retry_interval"]
+                delays = retry_delays(self.transport.conf)
             except Exception as error:  # a consumer thread must not die
                 if first and not self._ready.is_set():
-                    self._error = error if isinstance(error, CourseError) else BrokerUnreachable(
-                        mask_url(f"{type(error).__name__}: {error}"))
+                    self._error = _start_error(error)
                     self._ready.set()
                     return
                 if self._stop.is_set():
                     break
+                delay = next(delays)
                 LOG.warning("%s: AMQP server unreachable: %s. Trying again in %s seconds.",
                             self.name, mask_url(str(error)), delay)
                 self._stop.wait(delay)
-                delay = min(delay + self.transport.conf["rabbit_retry_backoff"],
-                            self.transport.conf["rabbit_interval_max"])
             first = False
         self._ready.set()
 
@@ -336,6 +368,10 @@ class ConsumerThread:
             self._conn = None
 
     def _deliver(self, queue: kombu.Queue, body: dict, message: kombu.Message) -> None:
+        offset = (message.headers or {}).get("x-stream-offset")
+        if offset is not None and queue.consumer_arguments:  # oslo's next_stream_offset
+            queue.consumer_arguments = {**queue.consumer_arguments,
+                                        "x-stream-offset": offset + 1}
         try:
             self.on_message(queue, body, message)
         except Exception:  # one bad message must not stop the consumer
@@ -373,6 +409,17 @@ class ConsumerThread:
         return self._thread is not None and self._thread.is_alive()
 
 
+def _start_error(error: Exception) -> CourseError:
+    """Why a consumer could not start: the broker is unreachable, or it refused to declare
+    a queue (a 406, say), which oslo reports as a MessageDeliveryFailure."""
+    if isinstance(error, CourseError):
+        return error
+    if isinstance(error, amqp_errors.ChannelError):
+        return MessageDeliveryFailure(_("The broker refused to declare the queues: {error}",
+                                        error=mask_url(str(error))))
+    return BrokerUnreachable(mask_url(f"{type(error).__name__}: {error}"))
+
+
 class DuplicateFilter:
     """oslo's _MsgIdCache: the last 16 ``_unique_id`` values seen, to drop redeliveries."""
 
@@ -408,13 +455,11 @@ class ReplyWaiter:
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
-        self.queue_name = f"reply_{uuid.uuid4().hex}"
+        self.queue_name = f"reply_{transport.unique_name()}"
         self._waiters: dict[str, queue_module.SimpleQueue] = {}  # msg_id -> its replies
         self._requests: dict[str, str] = {}  # msg_id -> request id, for the trace
         self._duplicates = DuplicateFilter()
-        queue = kombu.Queue(self.queue_name, exchange=None, routing_key=self.queue_name,
-                            durable=False, auto_delete=False,
-                            queue_arguments=transport.transient_queue_arguments())
+        queue = declarations.reply_queue(transport.conf, self.queue_name)
         self._consumer = ConsumerThread(transport, [queue], self._on_reply,
                                         name=f"{transport.service} replies")
 
