@@ -25,7 +25,8 @@ options change, as oslo.messaging does.
 
 Read in this order: :mod:`.target` (``Target``, versions), :mod:`.client` (a cast is
 ``RPCClient.cast`` then ``Transport.publish``; a call adds the reply queue's
-``ReplyWaiter``), :mod:`.transport` (publishing, consuming threads, the reply queue),
+``ReplyWaiter``), :mod:`.transport` (publishing, the reply queue), :mod:`.consumer`
+(consuming threads, reconnecting; duplicates dropped),
 :mod:`.server` (acknowledge, dispatch, reply), :mod:`.notify` (``Notifier`` and
 ``NotificationListener``), :mod:`.exceptions`; the bytes on the wire are
 :mod:`course.wire`'s.

@@ -21,8 +21,9 @@ from ..wire import (
     unpack_context,
 )
 from . import declarations
+from .consumer import ConsumerThread, DuplicateFilter
 from .target import NoOpSerializer, Target
-from .transport import ConsumerThread, DuplicateFilter, Transport
+from .transport import Transport
 
 LOG = logging.getLogger(__name__)
 

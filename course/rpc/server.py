@@ -17,6 +17,7 @@ import kombu
 from ..i18n import _
 from ..wire import deserialize_msg, unpack_context
 from . import declarations
+from .consumer import ConsumerThread, DuplicateFilter
 from .exceptions import (
     ExpectedException,
     MessageDeliveryFailure,
@@ -27,7 +28,7 @@ from .exceptions import (
     serialize_remote_exception,
 )
 from .target import NoOpSerializer, Target, version_is_compatible
-from .transport import ConsumerThread, DuplicateFilter, Transport
+from .transport import Transport
 
 LOG = logging.getLogger(__name__)
 
