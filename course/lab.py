@@ -117,10 +117,12 @@ class Lab:
                                  include_builtin=include_builtin)
         return views.Topology.of(snap, self.trace)
 
-    def monitor(self, interval: float = 0.5, history: int = 20) -> QueueMonitor:
+    def monitor(self, interval: float = 0.5, history: int = 20,
+                queues: Callable[[str], bool] | None = None) -> QueueMonitor:
         """A live table of this lab's queues (ready, unacked, consumers, recent depths),
-        like watching ``rabbitmqctl list_queues``; use it as a context manager."""
-        return QueueMonitor(self.topology, interval=interval, history=history)
+        like watching ``rabbitmqctl list_queues``; use it as a context manager.
+        ``queues``: which to show, by name (``lambda name: "notifications" in name``)."""
+        return QueueMonitor(self.topology, interval=interval, history=history, queues=queues)
 
     # -- an operator's settings --------------------------------------------------------------
 
