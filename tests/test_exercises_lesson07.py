@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from exercise_helpers import says
+from notebook_checks import assert_lesson_translated
 
 import course
 from course import rpc
@@ -101,3 +102,7 @@ def test_error_queues(boots):
                 "in lowercase")
     assert says(ex.q3.check({"nova"}), NOT_YET, "the exchange, not a queue")
     assert says(ex.q3.check(4), NOT_YET, "set of names")
+
+
+def test_the_lesson_is_translated():
+    assert_lesson_translated("07-notifications")
