@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import unavailable
 
-from course import bench
-from course.bench import brokers, cloud, lessons, rpc
+from course import bench, rabbitmq
+from course.bench import brokers, cloud, cluster, lessons, rpc
 
 
 @pytest.fixture
@@ -34,3 +35,27 @@ def test_every_section_reports_figures_and_targets(tiny, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "(RabbitMQ not measured: --no-rabbitmq)" in out
     assert code == (0 if all(t["met"] for t in bench.targets(report)) else 1)
+
+
+@pytest.mark.rabbitmq
+@pytest.mark.cluster
+def test_the_cluster_section_measures_a_failover_on_its_own_cluster(tmp_path, capsys,
+                                                                    monkeypatch):
+    if rabbitmq.find_server() is None:
+        unavailable("RabbitMQ is not installed: apt-get install rabbitmq-server")
+    monkeypatch.setattr(cluster, "MESSAGES", 50)
+    output = tmp_path / "bench.json"
+    code = bench.main(["--section", "cluster", "--output", str(output)])
+    report = json.loads(output.read_text())
+    assert set(report) == {"machine", "rabbitmq", "rabbitmq_note", "cluster"}
+    row = report["cluster"]["rows"][0]
+    assert (row["confirmed"], row["lost"]) == (50, 0)
+    assert 0 < row["after_node_down_s"] < row["failover_s"]
+    assert report["cluster"]["targets"][0]["met"]  # nothing lost
+    assert "0 of 50 confirmed messages lost" in capsys.readouterr().out
+    assert code == (0 if all(t["met"] for t in bench.targets(report)) else 1)
+
+
+def test_the_cluster_section_needs_rabbitmq():
+    report = bench.run(with_rabbitmq=False, sections=("cluster",))
+    assert "cluster" not in report and report["rabbitmq"] is False
