@@ -105,7 +105,8 @@ def free_port() -> int:
 
 @dataclass
 class RabbitMQNode:
-    """A running private node; ``stop()`` (or leaving the ``with`` block) removes it."""
+    """A private node (:meth:`start` runs one); ``stop()`` (or leaving the ``with`` block)
+    removes it, :meth:`halt` only stops it (``course.cluster`` starts it again)."""
 
     folder: Path
     amqp_port: int

@@ -1,23 +1,20 @@
 """A real three-node RabbitMQ cluster on loopback (course.cluster): what survives a node's
 stop, what does not, and how a client with every node in its transport_url fails over.
 
-One cluster serves the whole module (forming it takes 10-15 s); each test starts again
-the nodes it stopped, so the next one finds all three running.
+One cluster serves the session (the conftest's ``cluster``: forming it takes 10-15 s);
+after each test the nodes it stopped run again, so the next one finds all three running.
 """
 
 from __future__ import annotations
 
 import re
-import socket
 import tempfile
 import uuid
-from pathlib import Path
-from urllib.parse import quote
 
 import amqp
 import kombu
 import pytest
-from helpers import eventually, unavailable
+from helpers import eventually, listening, processes_in, unavailable
 
 import course.cluster
 from course import broker, rabbitmq
@@ -28,59 +25,6 @@ from course.transport_url import parse_transport_url
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.cluster]
 
 MESSAGES = 500
-
-
-def processes_in(folder: Path) -> list[int]:
-    """Pids of the processes whose command line names ``folder`` (a node's ``-home``)."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if str(folder).encode() in cmdline.read_bytes():
-                found.append(int(cmdline.parent.name))
-        except OSError:  # gone meanwhile
-            pass
-    return found
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def assert_nothing_left(cluster: Cluster) -> None:
-    epmd_port = int(cluster.nodes[0].env["ERL_EPMD_PORT"])
-    ports = [port for n in cluster.nodes for port in (n.amqp_port, n.management_port)]
-    assert processes_in(cluster.folder) == []
-    assert not cluster.folder.exists()
-    assert [p for p in [epmd_port, *ports] if listening(p)] == []
-
-
-@pytest.fixture(scope="module")
-def three_nodes():
-    if rabbitmq.find_server() is None:
-        unavailable("RabbitMQ is not installed: apt-get install rabbitmq-server "
-                    "(the tests start a private cluster on 127.0.0.1)")
-    cluster = Cluster(nodes=3)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-    assert_nothing_left(cluster)
-
-
-@pytest.fixture
-def cluster(three_nodes):
-    """The module's cluster; after a test, the nodes it stopped run again and its queues
-    are gone."""
-    yield three_nodes
-    for index, node in enumerate(three_nodes.nodes):
-        if not node.running:
-            three_nodes.start_node(index)
-    for queue in three_nodes.api("GET", "/api/queues/%2F"):
-        three_nodes.api("DELETE", f"/api/queues/%2F/{quote(queue['name'], safe='')}")
 
 
 @pytest.fixture

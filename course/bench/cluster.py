@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 
 import kombu
 
@@ -82,35 +83,39 @@ def _drain(conn: kombu.Connection, queue: kombu.Queue) -> set:
             return bodies
 
 
-def measure(messages: int = MESSAGES) -> dict:
-    print("  a three-node RabbitMQ cluster…", file=sys.stderr, flush=True)
-    started = time.perf_counter()
-    with Cluster(nodes=NODES) as cluster:
-        formed = time.perf_counter() - started
-        confirmed = kombu.Queue("bench.cluster.confirmed", durable=True,
-                                queue_arguments=QUORUM)
-        probe = kombu.Queue("bench.cluster.probe", durable=True, queue_arguments=QUORUM)
-        with broker.connect(cluster.url) as conn:  # publisher confirms, as oslo.messaging
-            for queue in (confirmed, probe):
-                queue(conn.default_channel).declare()
-            producer = kombu.Producer(conn.channel())
-            for n in range(messages):
-                producer.publish(n, routing_key=confirmed.name, serializer="json")
-            leader = cluster.api("GET", f"/api/queues/%2F/{confirmed.name}")["leader"]
-            index = [node.name for node in cluster.nodes].index(leader)
-            probe_leader = cluster.api("GET", f"/api/queues/%2F/{probe.name}")["leader"]
-            port = conn.port
-            seconds, after_down = _failover(conn, probe, lambda: cluster.stop_node(index))
-            moved = conn.port != port
-            lost = messages - len(_drain(conn, confirmed) & set(range(messages)))
-    return {"formed_s": formed, "confirmed": messages, "lost": lost, "failover_s": seconds,
+def measure(cluster: Cluster, messages: int = MESSAGES) -> dict:
+    """The failover figures on a running ``cluster`` (it is left with one node stopped)."""
+    confirmed = kombu.Queue("bench.cluster.confirmed", durable=True, queue_arguments=QUORUM)
+    probe = kombu.Queue("bench.cluster.probe", durable=True, queue_arguments=QUORUM)
+    with broker.connect(cluster.url) as conn:  # publisher confirms, as oslo.messaging
+        for queue in (confirmed, probe):
+            queue(conn.default_channel).declare()
+        producer = kombu.Producer(conn.channel())
+        for n in range(messages):
+            producer.publish(n, routing_key=confirmed.name, serializer="json")
+        leader = cluster.api("GET", f"/api/queues/%2F/{confirmed.name}")["leader"]
+        index = [node.name for node in cluster.nodes].index(leader)
+        probe_leader = cluster.api("GET", f"/api/queues/%2F/{probe.name}")["leader"]
+        port = conn.port
+        seconds, after_down = _failover(conn, probe, lambda: cluster.stop_node(index))
+        moved = conn.port != port
+        lost = messages - len(_drain(conn, confirmed) & set(range(messages)))
+    return {"confirmed": messages, "lost": lost, "failover_s": seconds,
             "after_node_down_s": after_down, "probe_on_leader_node": probe_leader == leader,
             "connection_failed_over": moved}
 
 
-def run() -> dict:
-    """The failover figures and their targets (a cluster of its own: no ``rabbitmq_url``)."""
-    row = measure(MESSAGES)
+def run(cluster: Cluster | None = None) -> dict:
+    """The failover figures and their targets, on a cluster of its own (no single node's
+    URL) or on the running ``cluster`` given (the tests')."""
+    formed = None
+    with ExitStack() as stack:
+        if cluster is None:
+            print("  a three-node RabbitMQ cluster…", file=sys.stderr, flush=True)
+            started = time.perf_counter()
+            cluster = stack.enter_context(Cluster(nodes=NODES))
+            formed = time.perf_counter() - started
+        row = {"formed_s": formed, **measure(cluster, MESSAGES)}
     targets = [
         target("quorum queue: confirmed messages lost when the leader's node stops = 0",
                row["lost"] == 0, f"{row['lost']} of {row['confirmed']}"),
@@ -122,7 +127,8 @@ def run() -> dict:
 
 def table(section: dict) -> list[str]:
     row = section["rows"][0]
-    return [f"three-node cluster formed in {row['formed_s']:.1f} s",
+    formed = "" if row["formed_s"] is None else f" formed in {row['formed_s']:.1f} s"
+    return [f"three-node cluster{formed}",
             f"leader's node stopped: next round trip {row['failover_s']:.2f} s after the stop "
             f"began, {row['after_node_down_s']:.2f} s after the node was down "
             f"(connection {'moved to another node' if row['connection_failed_over'] else 'kept'})",
