@@ -27,6 +27,8 @@ NODES = 3
 MESSAGES = 500
 #: How long a round trip may wait for a node to answer before trying again.
 ROUND_TRIP_TIMEOUT = 2.0
+#: A drained queue is taken to be empty after this long without a message.
+SILENCE = 5.0
 #: Give up after this long without a round trip (the target is far below).
 GIVE_UP_AFTER = 60.0
 QUORUM = {"x-queue-type": "quorum"}
@@ -71,16 +73,18 @@ def _failover(conn: kombu.Connection, queue: kombu.Queue,
     raise TimeoutError(f"no round trip within {GIVE_UP_AFTER:g} s of the stop")
 
 
-def _drain(conn: kombu.Connection, queue: kombu.Queue) -> set:
-    """Every body left in ``queue`` (it is done once nothing comes for a while)."""
+def _drain(conn: kombu.Connection, queue: kombu.Queue, expected: int) -> set:
+    """The bodies in ``queue``: all ``expected`` of them, or those that came before
+    ``SILENCE`` seconds passed without one."""
     bodies: set = set()
     with conn.Consumer(queue, callbacks=[lambda b, m: (bodies.add(b), m.ack())],
                        prefetch_count=100):
         try:
-            while True:
-                conn.drain_events(timeout=ROUND_TRIP_TIMEOUT)
+            while len(bodies) < expected:
+                conn.drain_events(timeout=SILENCE)
         except TimeoutError:
-            return bodies
+            pass
+    return bodies
 
 
 def measure(cluster: Cluster, messages: int = MESSAGES) -> dict:
@@ -99,7 +103,7 @@ def measure(cluster: Cluster, messages: int = MESSAGES) -> dict:
         port = conn.port
         seconds, after_down = _failover(conn, probe, lambda: cluster.stop_node(index))
         moved = conn.port != port
-        lost = messages - len(_drain(conn, confirmed) & set(range(messages)))
+        lost = messages - len(_drain(conn, confirmed, messages) & set(range(messages)))
     return {"confirmed": messages, "lost": lost, "failover_s": seconds,
             "after_node_down_s": after_down, "probe_on_leader_node": probe_leader == leader,
             "connection_failed_over": moved}
