@@ -40,6 +40,15 @@ def message_count(conn: kombu.Connection, name: str) -> int | None:
         return None
 
 
+def gone(conn: kombu.Connection, name: str) -> bool:
+    """Whether the cluster has no queue ``name`` at all (not one whose node is down)."""
+    try:
+        conn.channel().queue_declare(name, passive=True)
+    except amqp.NotFound as error:
+        return f"no queue '{name}' in vhost '/'" in str(error)
+    return False
+
+
 def consume(conn: kombu.Connection, queue: kombu.Queue, expected: int) -> list:
     """The bodies of ``expected`` messages from ``queue``, acknowledged."""
     bodies: list = []
@@ -89,12 +98,17 @@ def test_a_classic_queue_is_gone_while_its_node_is_stopped_and_back_with_it(
         cluster, queue_name):
     """RabbitMQ 3.10: a durable classic queue lives on one node.  While that node is
     down every other node answers 404 to a declare, a consume or a get; a publish to
-    it is unroutable: confirmed all the same and dropped (returned when mandatory)."""
+    it is unroutable: confirmed all the same and dropped (returned when mandatory).
+    A non-durable one (oslo.messaging's default, ``amqp_durable_queues = False``) is
+    deleted with its node's stop, messages and all, and never comes back."""
     home = cluster.nodes[1]
     queue = kombu.Queue(queue_name, durable=True)
+    transient = kombu.Queue(f"{queue_name}-transient", durable=False)
     with broker.connect(home.url) as conn:
-        kombu.Producer(conn.channel()).publish(
-            "before", routing_key=queue_name, serializer="json", declare=[queue])
+        producer = kombu.Producer(conn.channel())
+        for declared in (queue, transient):
+            producer.publish("before", routing_key=declared.name, serializer="json",
+                             declare=[declared])
     assert cluster.api("GET", f"/api/queues/%2F/{queue_name}")["node"] == home.name
     cluster.stop_node(1)
     down = (f"NOT_FOUND - home node '{home.name}' of durable queue '{queue_name}' "
@@ -113,11 +127,14 @@ def test_a_classic_queue_is_gone_while_its_node_is_stopped_and_back_with_it(
                        ).publish("mandatory", routing_key=queue_name, serializer="json",
                                  mandatory=True)
         assert [(e.reply_code, e.reply_text) for e in returned] == [(312, "NO_ROUTE")]
+        assert eventually(lambda: gone(conn, transient.name))
     cluster.start_node(1)  # back in the cluster, with what it kept on disk
     assert cluster.running_names() == {n.name for n in cluster.nodes}
     with broker.connect(cluster.nodes[0].url) as conn:
         assert message_count(conn, queue_name) == 1
         assert consume(conn, queue, 1) == ["before"]  # what it held; "while down" is lost
+        assert gone(conn, transient.name)
+
 
 
 def test_a_connection_to_every_node_fails_over_when_its_node_stops(cluster, queue_name):
