@@ -51,13 +51,13 @@ class Outage:
         if self.node is None:
             course_broker.stop()
         else:
-            self.node.stop_server()
+            self.node.halt()
 
     def start(self):
         if self.node is None:
             course_broker.start()
         else:
-            self.node.start_server()
+            self.node.launch()
 
     def topology(self):
         return topology.snapshot(self.url, management_url=self.node.management_url
@@ -201,7 +201,7 @@ def test_a_multi_host_transport_url_fails_over_to_the_next_node(private_node, ra
         client = rpc.get_rpc_client(lab.transport(url, "nova-api:ctl"),
                                     rpc.Target(topic="compute", server="cmp1"), timeout=10)
         assert client.call({}, "ping", arg="on the first") == "on the first"
-        private_node.stop_server()
+        private_node.halt()
 
         def on_second():
             queue = topology.snapshot(second, management_url=rabbitmq_node.management_url
@@ -211,7 +211,7 @@ def test_a_multi_host_transport_url_fails_over_to_the_next_node(private_node, ra
         assert eventually(on_second, BACK)
         assert client.call({}, "ping", arg="on the second") == "on the second"
     finally:
-        private_node.start_server()
+        private_node.launch()
         rabbitmq_node.delete_vhost(vhost)
         private_node.delete_vhost(vhost)
 
