@@ -27,7 +27,7 @@ from typing import Any, ClassVar, TypeVar
 
 import kombu
 
-from . import broker, rpc, topology, views
+from . import broker, policies, rpc, topology, views
 from .errors import BrokerUnreachable, CourseError
 from .i18n import _
 from .openstack.cinder import CinderCloud
@@ -194,10 +194,31 @@ class Lab:
         """The player draws one broker: the API broker of a multi-cell lab."""
         return self.topology(cell=API_BROKER if self.brokers else None)
 
-    def monitor(self, interval: float = 0.5, history: int = 20) -> QueueMonitor:
+    def monitor(self, interval: float = 0.5, history: int = 20,
+                queues: Callable[[str], bool] | None = None) -> QueueMonitor:
         """A live table of this lab's queues (ready, unacked, consumers, recent depths),
-        like watching ``rabbitmqctl list_queues``; use it as a context manager."""
-        return QueueMonitor(self.topology, interval=interval, history=history)
+        like watching ``rabbitmqctl list_queues``; use it as a context manager.
+        ``queues``: which to show, by name (``lambda name: "notifications" in name``)."""
+        return QueueMonitor(self.topology, interval=interval, history=history, queues=queues)
+
+    # -- an operator's settings --------------------------------------------------------------
+
+    def set_policy(self, name: str, pattern: str, definition: dict[str, Any],
+                   apply_to: str = "queues", priority: int = 0) -> None:
+        """``rabbitmqctl set_policy name pattern definition --apply-to ... --priority ...``
+        on this lab's vhost: the queues whose name ``pattern`` matches, now and later,
+        behave by ``definition`` (``{"max-length": 1000}``), without being declared again.
+        """
+        policies.set_policy(self.url, name, pattern, definition, apply_to=apply_to,
+                            priority=priority, management_url=self.management_url)
+
+    def clear_policy(self, name: str) -> None:
+        """``rabbitmqctl clear_policy name``."""
+        policies.clear_policy(self.url, name, management_url=self.management_url)
+
+    def policies(self) -> list[dict]:
+        """``rabbitmqctl list_policies``: name, pattern, apply-to, definition, priority."""
+        return policies.policies(self.url, management_url=self.management_url)
 
     def wait_until(self, condition: Callable[[], Any], timeout: float = 5.0) -> Any:
         """Wait until ``condition()`` is true, at most ``timeout`` seconds, and return its

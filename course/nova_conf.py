@@ -49,7 +49,7 @@ _URL_PARTS = N_("`transport_url` (user, password, host and port, and vhost in on
 #: Options oslo.messaging removed, with what replaced them and the release that removed them
 #: (commit ``b0d3bfce``; release notes ``rabbitmq-opts-cleanup`` and
 #: ``remove-heartbeat-in-pthread-option``).
-REMOVED: dict[str, tuple[str, str]] = {
+REMOVED: dict[str, tuple[str | None, str]] = {
     **{name: (_URL_PARTS, "9.0.0 (Stein)") for name in (
         "rabbit_host", "rabbit_port", "rabbit_hosts", "rabbit_userid", "rabbit_password",
         "rabbit_virtual_host")},
@@ -58,7 +58,7 @@ REMOVED: dict[str, tuple[str, str]] = {
     "kombu_ssl_keyfile": ("`ssl_key_file`", "16.0.0"),
     "kombu_ssl_certfile": ("`ssl_cert_file`", "16.0.0"),
     "kombu_ssl_ca_certs": ("`ssl_ca_file`", "16.0.0"),
-    "heartbeat_in_pthread": (N_("nothing (remove it)"), "18.0.0 (2026.2)"),
+    "heartbeat_in_pthread": (None, "18.0.0 (2026.2)"),  # nothing replaces it
 }
 #: ``[oslo_messaging_notifications] driver`` names (``setup.cfg`` entry points).
 DRIVERS = ("messaging", "messagingv2", "routing", "log", "test", "noop")
@@ -125,6 +125,10 @@ class NovaConf:
                given: list[tuple[int, str]]) -> list[Finding]:
         if option in REMOVED:
             instead, release = REMOVED[option]
+            if instead is None:
+                return [Finding(line, N_("`{option}` was removed in oslo.messaging {release}: "
+                                         "Nova ignores it; remove the line."),
+                                {"option": option, "release": release}, option)]
             return [Finding(line, N_("`{option}` was removed in oslo.messaging {release}: "
                                      "Nova ignores it. Use {instead} instead."),
                             {"option": option, "release": release, "instead": instead},

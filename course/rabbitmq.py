@@ -54,6 +54,8 @@ INSTALL_HINT = "apt-get install rabbitmq-server"
 
 #: The variable ``start`` sets when no node started: why, in one line (a msgid of the catalog).
 NOTICE_ENV_VAR = broker.NOTICE_ENV_VAR
+#: Erlang's flags that make a node's distribution port listen on 127.0.0.1 only.
+LOOPBACK_DISTRIBUTION = "-kernel inet_dist_use_interface {127,0,0,1}"
 #: The file of a node's folder that tells ``stop`` (and a second ``start``) which node runs.
 STATE_FILE = "node.json"
 
@@ -103,13 +105,14 @@ def free_port() -> int:
 
 @dataclass
 class RabbitMQNode:
-    """A running private node; ``stop()`` (or leaving the ``with`` block) removes it."""
+    """A private node (:meth:`start` runs one); ``stop()`` (or leaving the ``with`` block)
+    removes it, :meth:`halt` only stops it (``course.cluster`` starts it again)."""
 
     folder: Path
     amqp_port: int
     management_port: int
     env: dict[str, str] = field(repr=False)
-    process: subprocess.Popen | _Detached = field(repr=False)
+    process: subprocess.Popen | _Detached | None = field(default=None, repr=False)
     user: str = "guest"
     password: str = field(default="guest", repr=False)
     _stopped: bool = field(default=False, repr=False)
@@ -137,17 +140,31 @@ class RabbitMQNode:
         ``folder``: where it keeps everything (a new temporary folder by default; ``stop()``
         deletes it either way); ``amqp_port``, ``management_port``: 0 for free ports.
         """
-        server = find_server()
-        if server is None:
-            raise RabbitMQUnavailable(_(
-                "RabbitMQ is not installed. Install it with `{command}` to run the "
-                "course on a real broker.", command=INSTALL_HINT), NOT_INSTALLED)
+        require_server()
         if folder is None:
             folder = Path(tempfile.mkdtemp(prefix="course-rabbitmq-"))
         else:
             _claim(folder)
+        node = cls.prepare(folder, amqp_port=amqp_port, management_port=management_port)
+        try:
+            node.launch(timeout)
+        except BaseException:
+            node.stop()
+            raise
+        return node
+
+    @classmethod
+    def prepare(cls, folder: Path, *, amqp_port: int = 0, management_port: int = 0,
+                epmd_port: int = 0, name: str | None = None, cookie: str | None = None,
+                join: str | None = None) -> RabbitMQNode:
+        """A node configured in the empty ``folder``, not running yet (:meth:`launch` runs it).
+
+        A cluster's nodes share ``epmd_port`` (how Erlang nodes find each other) and
+        ``cookie`` (what lets them in); ``name`` is the part before ``@localhost``; ``join``:
+        the node this one joins when it first starts (a cluster's first node; peer discovery
+        through ``classic_config``, which a node with data of its own skips).
+        """
         amqp_port, management_port = amqp_port or free_port(), management_port or free_port()
-        dist_port, epmd_port = free_port(), free_port()
         (folder / "rabbitmq.conf").write_text(
             f"listeners.tcp.1 = 127.0.0.1:{amqp_port}\n"
             "management.tcp.ip = 127.0.0.1\n"
@@ -158,6 +175,8 @@ class RabbitMQNode:
             # Queue counts in the management API refresh every 5 s by default: too slow
             # for a lesson or a test that looks right after publishing.
             "collect_statistics_interval = 250\n"
+            + ("" if join is None else "cluster_formation.peer_discovery_backend = classic_config\n"
+               f"cluster_formation.classic_config.nodes.1 = {join}\n")
         )
         # The management agent keeps one sample every 5 s by default: unacked counts read
         # through the API would then lag that much behind what just happened.
@@ -166,13 +185,17 @@ class RabbitMQNode:
             "  [{global, [{605, 1}]}, {basic, [{605, 1}]}, {detailed, [{10, 1}]}]}]}].\n")
         (folder / "enabled_plugins").write_text("[rabbitmq_management].\n")
         (folder / "rabbitmq-env.conf").write_text("")
+        if cookie is not None:  # else Erlang writes a random one into HOME
+            path = folder / ".erlang.cookie"
+            path.write_text(cookie)
+            path.chmod(0o400)
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("RABBITMQ_", "ERL_"))},
             "HOME": str(folder),
-            "RABBITMQ_NODENAME": f"course-{uuid.uuid4().hex[:8]}@localhost",
+            "RABBITMQ_NODENAME": f"{name or 'course-' + uuid.uuid4().hex[:8]}@localhost",
             "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
             "RABBITMQ_NODE_PORT": str(amqp_port),
-            "RABBITMQ_DIST_PORT": str(dist_port),
+            "RABBITMQ_DIST_PORT": str(free_port()),
             "RABBITMQ_CONF_ENV_FILE": str(folder / "rabbitmq-env.conf"),
             "RABBITMQ_CONFIG_FILE": str(folder / "rabbitmq.conf"),
             "RABBITMQ_ADVANCED_CONFIG_FILE": str(folder / "advanced.config"),
@@ -180,24 +203,44 @@ class RabbitMQNode:
             "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"),
             "RABBITMQ_LOG_BASE": str(folder / "log"),
             "RABBITMQ_PID_FILE": str(folder / "rabbitmq.pid"),
+            # Erlang distribution (the nodes' and rabbitmqctl's own port) on loopback too.
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": LOOPBACK_DISTRIBUTION,
+            "RABBITMQ_CTL_ERL_ARGS": LOOPBACK_DISTRIBUTION,
             "ERL_EPMD_ADDRESS": "127.0.0.1",
-            "ERL_EPMD_PORT": str(epmd_port),
+            "ERL_EPMD_PORT": str(epmd_port or free_port()),
         }
-        log = (folder / "server.out").open("wb")
-        process = subprocess.Popen(
-            [str(server)], env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+        return cls(folder, amqp_port, management_port, env)
+
+    @property
+    def name(self) -> str:
+        """The Erlang node name (``course-…@localhost``), as RabbitMQ's texts write it."""
+        return self.env["RABBITMQ_NODENAME"]
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def launch(self, timeout: float = 60.0) -> None:
+        """Run the prepared node (or run it again after :meth:`halt`, with the data it kept)
+        and wait until it answers; a node that does not answer in time is halted.  A node
+        running already is left as it is (a second server would fail on the same name and
+        leave this record pointing at it)."""
+        if self.running:
+            return
+        log = (self.folder / "server.out").open("ab")
+        self.process = subprocess.Popen(
+            [str(require_server())], env=self.env, cwd=self.folder, stdout=log,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
         log.close()
-        node = cls(folder, amqp_port, management_port, env, process)
         try:
-            node._wait_ready(timeout)
+            self.wait_ready(timeout)
         except BaseException:
-            node.stop()
+            self.halt()
             raise
-        return node
 
-    def _wait_ready(self, timeout: float) -> None:
+    def wait_ready(self, timeout: float) -> None:
+        """Return once the AMQP port and the management API answer."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -243,21 +286,23 @@ class RabbitMQNode:
         return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in (
             ("COURSE_TRANSPORT_URL", self.url), ("COURSE_MANAGEMENT_URL", self.management_url)))
 
+    def halt(self, timeout: float = 20.0) -> None:
+        """Stop the node's Erlang VM cleanly (SIGTERM), keeping its folder and data."""
+        if self.running:
+            self.process.send_signal(signal.SIGTERM)  # RabbitMQ shuts down cleanly on SIGTERM
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
     def stop(self) -> None:
         """Stop the node and its port mapper, then delete its folder."""
         if self._stopped:
             return
         self._stopped = True
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # RabbitMQ shuts down cleanly on SIGTERM
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        epmd = shutil.which("epmd")
-        if epmd:
-            subprocess.run([epmd, "-kill"], env=self.env, capture_output=True, timeout=10)
+        self.halt()
+        stop_epmd(self.env)
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> RabbitMQNode:
@@ -289,6 +334,23 @@ class RabbitMQNode:
 
     def delete_vhost(self, vhost: str) -> None:
         self.api("DELETE", f"/api/vhosts/{quote(vhost, safe='')}")
+
+
+def require_server() -> Path:
+    """The ``rabbitmq-server`` script, or why there is none."""
+    server = find_server()
+    if server is None:
+        raise RabbitMQUnavailable(_(
+            "RabbitMQ is not installed. Install it with `{command}` to run the "
+            "course on a real broker.", command=INSTALL_HINT), NOT_INSTALLED)
+    return server
+
+
+def stop_epmd(env: dict[str, str]) -> None:
+    """Stop the Erlang port mapper of ``env``'s ``ERL_EPMD_PORT`` (its nodes stopped)."""
+    epmd = shutil.which("epmd")
+    if epmd:
+        subprocess.run([epmd, "-kill"], env=env, capture_output=True, timeout=10)
 
 
 def _claim(folder: Path) -> None:

@@ -18,6 +18,7 @@ draws one, and the snapshots a lab hands out (``lab.topology()``) have ``.diagra
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import socket
@@ -44,7 +45,7 @@ MANAGEMENT_PORT = 15672
 TIMEOUT = 3.0
 
 QUEUE_COLUMNS = ("name", "messages", "messages_ready", "messages_unacknowledged", "consumers",
-                 "durable", "auto_delete", "exclusive", "arguments", "type")
+                 "durable", "auto_delete", "exclusive", "arguments", "type", "policy")
 EXCHANGE_COLUMNS = ("name", "type", "durable", "auto_delete", "arguments")
 #: Column names in order, or one string of names separated by spaces.
 Columns = Sequence[str] | str
@@ -55,6 +56,9 @@ BINDING_COLUMNS = {"source_name": "exchange", "destination_name": "queue",
 
 class ManagementAPIError(CourseError):
     """RabbitMQ's management API refused or could not answer the question."""
+
+    #: RabbitMQ's own reason, when it refused a request as bad (400).
+    reason: str = ""
 
 
 class UnknownColumn(CourseError, ValueError):
@@ -88,6 +92,11 @@ class Queue:
     exclusive: bool = False
     arguments: dict[str, Any] = field(default_factory=dict, hash=False)
     type: str = "classic"
+    #: The policy the queue follows (``rabbitmqctl list_queues policy``), and its
+    #: definition; on RabbitMQ the management API learns of a change a moment later.
+    policy: str | None = None
+    effective_policy_definition: dict[str, Any] = field(default_factory=dict, hash=False,
+                                                        compare=False)
 
     @property
     def messages(self) -> int:
@@ -264,7 +273,9 @@ def _queue(record: Mapping[str, Any]) -> Queue:
                  int(record.get("messages_unacknowledged") or 0),
                  int(record.get("consumers") or 0), bool(record.get("durable")),
                  bool(record.get("auto_delete")), bool(record.get("exclusive")), arguments,
-                 record.get("type") or arguments.get("x-queue-type") or "classic")
+                 record.get("type") or arguments.get("x-queue-type") or "classic",
+                 record.get("policy") or None,
+                 dict(record.get("effective_policy_definition") or {}))
 
 
 def snapshot(url: str | None = None, *, management_url: str | None = None,
@@ -286,6 +297,13 @@ def snapshot(url: str | None = None, *, management_url: str | None = None,
     records["queues"] = _live_counts(parsed, records["queues"])
     return parse(records, vhost=parsed.vhost, source=str(parsed),
                  include_builtin=include_builtin)
+
+
+def management_client(url: str | None = None, *,
+                      management_url: str | None = None) -> _ManagementAPI:
+    """The management API of the RabbitMQ ``url`` names (as :func:`snapshot` finds it), to
+    change what it holds (``course.policies``)."""
+    return _ManagementAPI.for_broker(parse_transport_url(configured_url(url)), management_url)
 
 
 def management_api(url: str | None = None, *, management_url: str | None = None) -> str:
@@ -333,15 +351,26 @@ class _ManagementAPI:
 
     def get(self, kind: str) -> list[dict[str, Any]]:
         """GET /api/<kind>/<vhost>; every failure becomes one sentence for the learner."""
+        return self.request("GET", kind)
+
+    def request(self, method: str, kind: str, name: str | None = None,
+                body: Any = None) -> Any:
+        """``method`` /api/<kind>/<vhost>[/<name>] with a JSON ``body``; the JSON answer
+        (None when empty)."""
+        path = f"{self.base}/api/{kind}/{quote(self.vhost, safe='')}"
+        if name is not None:
+            path += "/" + quote(name, safe="")
         request = urllib.request.Request(
-            f"{self.base}/api/{kind}/{quote(self.vhost, safe='')}",
-            headers={"Accept": "application/json", "Authorization": "Basic " + b64encode(
-                f"{self.user}:{self.password}".encode()).decode()})
+            path, method=method, data=None if body is None else json.dumps(body).encode(),
+            headers={"Accept": "application/json", "Content-Type": "application/json",
+                     "Authorization": "Basic " + b64encode(
+                         f"{self.user}:{self.password}".encode()).decode()})
         # No proxy, as rabbitmqadmin: the management API is reached directly.
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         try:
             with opener.open(request, timeout=TIMEOUT) as response:
-                return json.load(response)
+                data = response.read()
+                return json.loads(data) if data else None
         except urllib.error.HTTPError as error:
             raise self._refused(error) from None
         except (urllib.error.URLError, OSError) as error:
@@ -362,6 +391,17 @@ class _ManagementAPI:
 
     def _refused(self, error: urllib.error.HTTPError) -> ManagementAPIError:
         url = self.base
+        if error.code == 400:  # the API says why: {"error": "bad_request", "reason": ...}
+            try:
+                reason = json.loads(error.read()).get("reason", "")
+            except ValueError:
+                reason = ""
+            reason = html.unescape(str(reason)).strip()
+            refused = ManagementAPIError(_("The RabbitMQ management API at {url} refused "
+                                           "the request (400): {reason}", url=url,
+                                           reason=reason))
+            refused.reason = reason
+            return refused
         if error.code == 401:
             return ManagementAPIError(_(
                 "The RabbitMQ management API at {url} refused user {user} (401): check the "
@@ -394,14 +434,16 @@ def _live_counts(url: str | TransportURL,
 
     A queue deleted since the API listed it is dropped.  An exclusive queue of another
     connection refuses a passive declare (405): it keeps the API's figures.  So does a
-    queue with ``x-expires`` (oslo's reply and fanout queues): a passive declare counts
+    queue with ``x-expires`` (oslo's reply and fanout queues) or a policy's ``expires``: a
+    passive declare counts
     as using it and would keep it alive, so looking would change what is looked at.
     """
     live = []
     with open_connection(url, timeout=TIMEOUT) as connection:
         channel = connection.channel()
         for record in queues:
-            if "x-expires" in (record.get("arguments") or {}):
+            if "x-expires" in (record.get("arguments") or {}) or "expires" in (
+                    record.get("effective_policy_definition") or {}):
                 live.append(record)
                 continue
             try:

@@ -11,8 +11,9 @@ Words used here:
   service hands it to an exchange), ``deliver`` (a service receives it from a
   queue), ``ack`` (the receiver acknowledges it), ``return`` (the broker gives
   back a ``mandatory`` message that reached no queue), ``drop`` (a receiver
-  throws away a duplicate), ``http`` (a request that real OpenStack sends over
-  HTTP, not over the broker: recorded so that the picture is complete);
+  throws away a duplicate), ``fail`` (the sender gave up: the broker stayed
+  unreachable), ``http`` (a request that real OpenStack sends over HTTP, not over the
+  broker: recorded so that the picture is complete);
 * a **hop** is one message's trip from a publisher to one queue and, when it was
   consumed, to its receiver: a fanout message makes one hop per queue.
 
@@ -41,6 +42,8 @@ DEFAULT_LIMIT = 20_000
 UUID_HEX = re.compile(r"(?<=_)[0-9a-f]{32}\b")
 
 KINDS = ("cast", "call", "reply", "fanout", "notify", "http")
+#: What :meth:`Hops.outcomes` counts.
+OUTCOMES = ("delivered", "redelivered", "undelivered", "returned", "failed", "duplicate")
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class Event:
     peer: str = ""  # the other side of an HTTP request
     #: The broker (transport_url, password masked) it crossed: cells have one each.
     broker: str = ""
+    redelivered: bool = False  # a delivery the broker had made before (AMQP's flag)
     body: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
@@ -100,6 +104,37 @@ class Hops:
     @property
     def hops(self) -> list[Hop]:
         return hops(self.events)
+
+    def outcomes(self) -> dict[str, int]:
+        """What became of each message sent (HTTP aside), counted, for lessons to print:
+
+        ``delivered`` (taken from a queue, once per message however many queues),
+        ``redelivered`` (taken again, flagged by the broker: its first taker never
+        acknowledged it), ``undelivered`` (nobody has taken it: still waiting, or lost
+        with a queue the broker did not keep), ``returned`` (mandatory, reached no queue),
+        ``failed`` (never reached the broker), ``duplicate`` (dropped by its receiver).
+        """
+        counts = dict.fromkeys(OUTCOMES, 0)
+        actions: dict[str, list[Event]] = {}
+        for event in self.events:
+            if event.kind != "http":
+                actions.setdefault(event.unique_id, []).append(event)
+        for events in actions.values():
+            done = {e.action for e in events}
+            if "publish" not in done:
+                continue
+            if "fail" in done:
+                counts["failed"] += 1
+            elif "return" in done:
+                counts["returned"] += 1
+            elif "deliver" not in done:
+                counts["undelivered"] += 1
+            else:
+                counts["delivered"] += 1
+                counts["redelivered"] += any(e.redelivered for e in events
+                                             if e.action == "deliver")
+                counts["duplicate"] += "drop" in done
+        return counts
 
     def rows(self) -> list[dict]:
         """Every hop as a plain dict, for tables, DataFrames and exercises."""

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from urllib.parse import quote
 
 import pytest
-from helpers import embedded_vhost, no_leaked_threads, unavailable
+from helpers import embedded_vhost, listening, no_leaked_threads, processes_in, unavailable
 
 from course import i18n, rabbitmq
 
@@ -76,6 +77,38 @@ def rabbitmq_node():
         yield node
     finally:
         node.stop()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_cluster():
+    """One private three-node RabbitMQ cluster for the session (course.cluster), asked
+    for only by the ``cluster`` tests; nothing of it may be left once it stops."""
+    if rabbitmq.find_server() is None:
+        unavailable(NOT_INSTALLED)
+    from course.cluster import Cluster
+
+    cluster = Cluster(nodes=3)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+    ports = [port for n in cluster.nodes for port in (n.amqp_port, n.management_port)]
+    ports.append(int(cluster.nodes[0].env["ERL_EPMD_PORT"]))
+    assert processes_in(cluster.folder) == []
+    assert not cluster.folder.exists()
+    assert [port for port in ports if listening(port)] == []
+
+
+@pytest.fixture
+def cluster(rabbitmq_cluster):
+    """The session's cluster; after the test, the nodes it stopped run again and the
+    queues it made are gone."""
+    yield rabbitmq_cluster
+    for index, node in enumerate(rabbitmq_cluster.nodes):
+        if not node.running:
+            rabbitmq_cluster.start_node(index)
+    for queue in rabbitmq_cluster.api("GET", "/api/queues/%2F"):
+        rabbitmq_cluster.api("DELETE", f"/api/queues/%2F/{quote(queue['name'], safe='')}")
 
 
 class Broker:

@@ -8,6 +8,7 @@ import pytest
 
 from course import bench
 from course.bench import brokers, cloud, lessons, rpc
+from course.bench import cluster as bench_cluster
 
 
 @pytest.fixture
@@ -34,3 +35,23 @@ def test_every_section_reports_figures_and_targets(tiny, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "(RabbitMQ not measured: --no-rabbitmq)" in out
     assert code == (0 if all(t["met"] for t in bench.targets(report)) else 1)
+
+
+@pytest.mark.rabbitmq
+@pytest.mark.cluster
+def test_the_cluster_section_measures_a_failover(cluster, monkeypatch):
+    """On the session's cluster (the section starts one of its own from the command line)."""
+    monkeypatch.setattr(bench_cluster, "MESSAGES", 50)
+    section = bench_cluster.run(cluster)
+    row = section["rows"][0]
+    assert (row["confirmed"], row["lost"]) == (50, 0)
+    assert 0 < row["after_node_down_s"] < row["failover_s"]
+    assert row["probe_on_leader_node"]
+    assert sum(not node.running for node in cluster.nodes) == 1  # the leader's node
+    assert section["targets"][0]["met"]  # nothing lost
+    assert bench_cluster.table(section)[-1] == "0 of 50 confirmed messages lost"
+
+
+def test_the_cluster_section_needs_rabbitmq():
+    report = bench.run(with_rabbitmq=False, sections=("cluster",))
+    assert "cluster" not in report and report["rabbitmq"] is False

@@ -58,7 +58,7 @@ def test_defaults_when_nothing_is_set():
     ("[oslo_messaging_rabbit]\nrabbit_host = ctl1\n",
      ["`rabbit_host`", "9.0.0 (Stein)", "`transport_url`"]),
     (f"[DEFAULT]\nrabbit_password = {SECRET}\n", ["`rabbit_password`", "removed"]),
-    ("[oslo_messaging_rabbit]\nheartbeat_in_pthread = true\n", ["18.0.0", "remove it"]),
+    ("[oslo_messaging_rabbit]\nheartbeat_in_pthread = true\n", ["18.0.0", "remove the line"]),
     ("[oslo_messaging_rabbit]\nkombu_ssl_ca_certs = /etc/ca.pem\n", ["`ssl_ca_file`"]),
     ("[DEFAULT]\nheartbeat_timeout_threshold = 30\n",
      ["not read in [DEFAULT]", "[oslo_messaging_rabbit]"]),

@@ -9,7 +9,11 @@ installed, on a private RabbitMQ node it starts on 127.0.0.1 (and stops):
 * ``cloud``: boots per second and messages per boot, an idle cloud's CPU, and the
   time to draw a 100-compute topology;
 * ``lessons``: seconds per notebook (both languages) in a fresh kernel, and seconds from
-  kernel start to lesson 01's first diagram (embedded broker).
+  kernel start to lesson 01's first diagram (embedded broker);
+* ``cluster`` (RabbitMQ only, on a three-node cluster of its own): seconds from stopping
+  the node of a quorum queue's leader to the next publish+consume round trip through the
+  cluster's multi-host transport_url, and how many of the queue's confirmed messages
+  were lost (goal: 0).
 
 It prints a table with each target met or missed, writes every figure as JSON, and
 exits 1 when a target is missed.  Timings depend on the machine: compare ratios.
@@ -26,25 +30,32 @@ from pathlib import Path
 import kombu
 
 from ..rabbitmq import RabbitMQNode, find_server
-from . import brokers, cloud, lessons, rpc
+from . import brokers, cloud, cluster, lessons, rpc
 from .report import target_lines
 
-SECTIONS = {"brokers": brokers, "rpc": rpc, "cloud": cloud, "lessons": lessons}
+SECTIONS = {"brokers": brokers, "rpc": rpc, "cloud": cloud, "lessons": lessons,
+            "cluster": cluster}
+#: Sections that start RabbitMQ nodes of their own, and run only where RabbitMQ does.
+OWN_RABBITMQ = ("cluster",)
 
 
 def run(with_rabbitmq: bool = True, sections: tuple[str, ...] = tuple(SECTIONS)) -> dict:
     report: dict = {"machine": {"python": platform.python_version(),
                                 "kombu": kombu.__version__, "platform": platform.platform()}}
+    rabbitmq = with_rabbitmq and find_server() is not None
     with ExitStack() as stack:
         url = None
-        if with_rabbitmq and find_server() is not None:
+        if rabbitmq and set(sections) - set(OWN_RABBITMQ):
             url = stack.enter_context(RabbitMQNode.start()).url
-        report["rabbitmq"] = url is not None
-        report["rabbitmq_note"] = "" if url else (
+        report["rabbitmq"] = rabbitmq
+        report["rabbitmq_note"] = "" if rabbitmq else (
             "(RabbitMQ not measured: --no-rabbitmq)" if not with_rabbitmq else
             "(RabbitMQ not measured: apt-get install rabbitmq-server)")
         for name in sections:
-            report[name] = SECTIONS[name].run(url)
+            if name not in OWN_RABBITMQ:
+                report[name] = SECTIONS[name].run(url)
+            elif rabbitmq:
+                report[name] = SECTIONS[name].run()
     return report
 
 

@@ -33,6 +33,10 @@ on both):
   quorum queue refusing to be transient, exclusive or auto-delete, with RabbitMQ's
   texts; a quorum queue's ``x-delivery-count`` header and ``x-delivery-limit`` (no
   default limit, as in RabbitMQ 3.10: 4.x sets 20); ``x-single-active-consumer``;
+* policies (:mod:`.policies`): ``max-length``, ``max-length-bytes``, ``overflow``,
+  ``message-ttl``, ``expires``, ``dead-letter-exchange`` and ``-routing-key``, on the
+  queues they match now and later, resolved with a queue's own arguments as RabbitMQ
+  does; other keys refused;
 * arguments with no effect on one in-memory node are accepted (``x-queue-mode``, the
   locators, ``x-quorum-initial-group-size``, ``x-max-in-memory-*``); so are the
   ``x-`` arguments no queue type knows, as RabbitMQ accepts them.
@@ -53,7 +57,8 @@ The package, one job a module: :mod:`.model` (the records), :mod:`.errors` (chan
 errors as RabbitMQ writes them), :mod:`.arguments` (the checks on arguments),
 :mod:`.declarations` (exchanges and queues), :mod:`.delivery` (messages), :mod:`.broker`
 (connections, channels, the lock, waiting, the broker's life), :mod:`.deadletter`
-(what happens to a message that dies in a queue).
+(what happens to a message that dies in a queue), :mod:`.policies` (a vhost's rules for
+its queues).
 """
 
 from __future__ import annotations
@@ -74,10 +79,11 @@ from .model import (
     Unacked,
     VHost,
 )
+from .policies import PolicyInvalid, PolicyNotHonoured
 
 __all__ = ["BROKER", "BUILTIN_EXCHANGES", "WAKE", "Binding", "Broker", "Channel", "Connection",
-           "Consumer", "Delivery", "Entry", "Exchange", "Payload", "Queue", "Unacked", "VHost",
-           "describe", "vhosts"]
+           "Consumer", "Delivery", "Entry", "Exchange", "Payload", "PolicyInvalid",
+           "PolicyNotHonoured", "Queue", "Unacked", "VHost", "describe", "vhosts"]
 
 #: The one embedded broker of this process; every ``embedded://`` connection reaches it.
 BROKER = Broker()

@@ -15,9 +15,10 @@ from .deadletter import DeadLettering
 from .declarations import Declarations
 from .delivery import Messaging
 from .model import DELIVERY_BATCH, WAKE, Channel, Connection, Delivery, VHost, clock
+from .policies import Policies
 
 
-class Broker(Declarations, Messaging, DeadLettering):
+class Broker(Declarations, Messaging, DeadLettering, Policies):
     """Every vhost of the embedded broker, and every open connection to it."""
 
     def __init__(self) -> None:
@@ -178,7 +179,9 @@ class Broker(Declarations, Messaging, DeadLettering):
                                "auto_delete": q.auto_delete, "exclusive": q.exclusive,
                                "arguments": dict(q.arguments), "messages_ready": ready,
                                "messages_unacknowledged": q.unacked,
-                               "messages": ready + q.unacked, "consumers": len(q.consumers)})
+                               "messages": ready + q.unacked, "consumers": len(q.consumers),
+                               "policy": q.policy,
+                               "effective_policy_definition": dict(q.policy_definition)})
             bindings = [{"source": "", "vhost": vh.name, "destination": q, "destination_type":
                          "queue", "routing_key": q, "arguments": {}} for q in vh.queues]
             for e in vh.exchanges.values():

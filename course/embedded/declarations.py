@@ -107,8 +107,7 @@ class Declarations:
             check_queue_arguments(name, vhost, arguments, durable, exclusive, auto_delete)
             queue = Queue(name, vhost, durable, auto_delete,
                           channel.connection if exclusive else None, dict(arguments))
-            if queue.dlx is not None:
-                queue.dead_letter = self._dead_letter
+            self._configure(queue)  # the policy that matches it, if any
             vhost.queues[name] = queue
         queue.last_used = clock()
         self._schedule_expiry(queue)

@@ -271,10 +271,11 @@ class Messaging:
             queue.ready_bytes() + body_size(payload.body) > queue.max_length_bytes)
 
     @staticmethod
-    def _drop_heads(queue: Queue) -> None:
+    def _drop_heads(queue: Queue, force: bool = False) -> None:
         """``x-overflow: drop-head``: the oldest ready messages go (dead-lettered, reason
-        ``maxlen``, with a dead-letter exchange) until the queue is within its limits."""
-        if queue.overflow != "drop-head":
+        ``maxlen``, with a dead-letter exchange) until the queue is within its limits;
+        ``force``: whatever the overflow mode (a policy just lowered the limit)."""
+        if queue.overflow != "drop-head" and not force:
             return
         messages = queue.messages
         while messages and (

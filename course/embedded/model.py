@@ -143,7 +143,8 @@ class Consumer:
 @dataclass(eq=False)
 class Queue:
     """A queue, its messages and consumers; its arguments (checked by
-    :mod:`.arguments` before it is made) are read once, here, into attributes."""
+    :mod:`.arguments` before it is made) are read into attributes when it is made and
+    when a policy changes (:meth:`configure`)."""
 
     name: str
     vhost: VHost
@@ -161,8 +162,16 @@ class Queue:
     #: dead-letter exchange (set by the broker); None: dead messages are dropped.
     dead_letter: Callable[[Queue, Entry, str], None] | None = field(default=None, repr=False)
 
+    #: The policy the queue follows (:mod:`.policies`), and its definition.
+    policy: str | None = None
+    policy_definition: dict = field(default_factory=dict)
+
     def __post_init__(self) -> None:
-        args = self.arguments
+        self.configure(self.arguments)
+
+    def configure(self, args: dict) -> None:
+        """Read the arguments the queue behaves by: its own, with its policy's resolved
+        (:func:`.policies.resolve`)."""
         self.kind: str = args.get("x-queue-type") or "classic"
         ttl = args.get("x-message-ttl")
         self.message_ttl: float | None = None if ttl is None else ttl / 1000.0
@@ -291,6 +300,7 @@ class VHost:
     name: str
     exchanges: dict[str, Exchange] = field(default_factory=dict)
     queues: dict[str, Queue] = field(default_factory=dict)
+    policies: dict[str, Any] = field(default_factory=dict)  # name -> policies.Policy
 
     def __post_init__(self) -> None:
         for name, kind in BUILTIN_EXCHANGES.items():

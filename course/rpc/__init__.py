@@ -19,11 +19,14 @@ notifications      control exchange (topic)             ``<topic>.<priority>``  
 =================  ===================================  ============================  =========
 
 Reply and fanout queues expire after ``rabbit_transient_queues_ttl`` (30 min) unused;
-topic queues never do.  Nothing is exclusive.  Fanout casts carry no routing key.
+topic queues never do.  Nothing is exclusive.  Fanout casts carry no routing key.  These
+are the defaults: :mod:`.declarations` says what durable, quorum, stream and queue-manager
+options change, as oslo.messaging does.
 
 Read in this order: :mod:`.target` (``Target``, versions), :mod:`.client` (a cast is
 ``RPCClient.cast`` then ``Transport.publish``; a call adds the reply queue's
-``ReplyWaiter``), :mod:`.transport` (publishing, consuming threads, the reply queue),
+``ReplyWaiter``), :mod:`.transport` (publishing, the reply queue), :mod:`.consumer`
+(consuming threads, reconnecting; duplicates dropped),
 :mod:`.server` (acknowledge, dispatch, reply), :mod:`.notify` (``Notifier`` and
 ``NotificationListener``), :mod:`.exceptions`; the bytes on the wire are
 :mod:`course.wire`'s.

@@ -73,7 +73,7 @@ class RPCClient:
         if not target.topic:
             raise InvalidTarget(_("A target needs a topic to send a message."))
         if target.fanout:  # impl_rabbit.fanout_send publishes with no routing key
-            return Transport.fanout_exchange(target.topic), ""
+            return self.transport.fanout_exchange(target.topic), ""
         key = f"{target.topic}.{target.server}" if target.server else target.topic
         return self.transport.control_exchange_for(target), key
 

@@ -20,8 +20,10 @@ from ..wire import (
     pack_context,
     unpack_context,
 )
+from . import declarations
+from .consumer import ConsumerThread, DuplicateFilter
 from .target import NoOpSerializer, Target
-from .transport import ConsumerThread, DuplicateFilter, Transport
+from .transport import Transport
 
 LOG = logging.getLogger(__name__)
 
@@ -66,9 +68,7 @@ class Notifier:
         for topic in self.topics:
             key = f"{topic}.{priority.lower()}"
             exchange = self.transport.control_exchange_for(Target())
-            queue = kombu.Queue(key, exchange, routing_key=key,
-                                durable=self.transport.conf["amqp_durable_queues"],
-                                auto_delete=self.transport.conf["amqp_auto_delete"])
+            queue = declarations.topic_queue(self.transport.conf, exchange, key)
             msg = dict(message, _unique_id=uuid.uuid4().hex)
             pack_context(msg, self.serializer.serialize_context(safe))
             try:
@@ -134,10 +134,8 @@ class NotificationListener:
             for priority in Notifier.PRIORITIES:
                 if any(hasattr(e, priority) for e in self.endpoints):
                     key = f"{target.topic}.{priority}"
-                    queues.append(kombu.Queue(
-                        self.pool or key, exchange, routing_key=key,
-                        durable=self.transport.conf["amqp_durable_queues"],
-                        auto_delete=self.transport.conf["amqp_auto_delete"]))
+                    queues.append(declarations.topic_queue(self.transport.conf, exchange,
+                                                           self.pool or key, key))
         return queues
 
     def start(self) -> None:
@@ -160,7 +158,8 @@ class NotificationListener:
                       request_id=msg.get("_context_request_id", ""), unique_id=unique_id or "",
                       broker=self.transport.broker)
         if trace is not None:
-            trace.record("deliver", "notify", self.transport.service, **fields)
+            trace.record("deliver", "notify", self.transport.service, **fields,
+                         redelivered=bool(message.delivery_info.get("redelivered")))
         if unique_id in self._duplicates:  # handled and acknowledged already
             message.ack()
             if trace is not None:

@@ -16,6 +16,8 @@ import kombu
 
 from ..i18n import _
 from ..wire import deserialize_msg, unpack_context
+from . import declarations
+from .consumer import ConsumerThread, DuplicateFilter
 from .exceptions import (
     ExpectedException,
     MessageDeliveryFailure,
@@ -26,7 +28,7 @@ from .exceptions import (
     serialize_remote_exception,
 )
 from .target import NoOpSerializer, Target, version_is_compatible
-from .transport import ConsumerThread, DuplicateFilter, Transport
+from .transport import Transport
 
 LOG = logging.getLogger(__name__)
 
@@ -83,19 +85,12 @@ class RPCServer:
 
     def _queues(self) -> list[kombu.Queue]:
         topic, server = self.target.topic, self.target.server
+        conf = self.transport.conf
         exchange = self.transport.control_exchange_for(self.target)
-        durable = self.transport.conf["amqp_durable_queues"]
-        auto_delete = self.transport.conf["amqp_auto_delete"]
-        self.fanout_queue = f"{topic}_fanout_{uuid.uuid4().hex}"
-        return [
-            kombu.Queue(topic, exchange, routing_key=topic, durable=durable,
-                        auto_delete=auto_delete),
-            kombu.Queue(f"{topic}.{server}", exchange, routing_key=f"{topic}.{server}",
-                        durable=durable, auto_delete=auto_delete),
-            kombu.Queue(self.fanout_queue, Transport.fanout_exchange(topic), routing_key=topic,
-                        durable=False, auto_delete=False,
-                        queue_arguments=self.transport.transient_queue_arguments()),
-        ]
+        fanout = declarations.fanout_queue(conf, topic, self.transport.unique_name)
+        self.fanout_queue = fanout.name
+        return [declarations.topic_queue(conf, exchange, topic),
+                declarations.topic_queue(conf, exchange, f"{topic}.{server}"), fanout]
 
     def start(self) -> None:
         if self._consumer is not None and self._consumer.running:
@@ -107,8 +102,8 @@ class RPCServer:
         self._consumer = ConsumerThread(
             self.transport, queues, self._on_request,
             name=f"{self.transport.service} rpc {self.target.topic}",
-            prefetch=self.transport.conf["rabbit_qos_prefetch_count"],
-            delete_on_stop=[self.fanout_queue])
+            delete_on_stop=[self.fanout_queue]
+            if declarations.deletes_fanout_queues(self.transport.conf) else [])
         self._consumer.start()
 
     def stop(self) -> None:
@@ -140,7 +135,8 @@ class RPCServer:
                           request_id=msg.get("_context_request_id", ""),
                           msg_id=msg.get("_msg_id", ""), unique_id=unique_id or "",
                           broker=self.transport.broker)
-            trace.record("deliver", kind, self.transport.service, **fields)
+            trace.record("deliver", kind, self.transport.service, **fields,
+                         redelivered=bool(message.delivery_info.get("redelivered")))
             trace.record("ack", kind, self.transport.service, **fields)
         if self._duplicates.is_duplicate(unique_id):
             LOG.info("%s: ignoring duplicate message %s", self.transport.service, unique_id)

@@ -1,5 +1,6 @@
-"""A process's link to the broker: its sending connection, its consuming threads, its
-one reply queue (``reply_<uuid>``, made at the first call() and reused).
+"""A process's link to the broker: its sending connection (publishing with oslo's retries),
+and its one reply queue (``reply_<uuid>``, made at the first call() and reused); what
+consumes is :mod:`.consumer`.
 """
 
 from __future__ import annotations
@@ -11,18 +12,19 @@ import threading
 import time
 import uuid
 import weakref
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import kombu
 
 from .. import broker
-from ..errors import BrokerUnreachable, CourseError
+from ..errors import BrokerUnreachable
 from ..i18n import _, upstream
 from ..trace import Trace
 from ..transport_url import TransportURL, mask_url, parse_transport_url
 from ..wire import deserialize_msg, serialize_msg
+from . import declarations
+from .consumer import ConsumerThread, DuplicateFilter, retry_delays
 from .exceptions import (
     MessageDeliveryFailure,
     MessageUndeliverable,
@@ -42,21 +44,24 @@ DEFAULTS: dict[str, Any] = {
     "rabbit_transient_queues_ttl": 1800,
     "amqp_durable_queues": False,
     "amqp_auto_delete": False,
+    "rabbit_ha_queues": False,
+    "rabbit_quorum_queue": False,
+    "rabbit_quorum_delivery_limit": 0,
+    "rabbit_quorum_max_memory_length": 0,
+    "rabbit_quorum_max_memory_bytes": 0,
+    "rabbit_transient_quorum_queue": False,
+    "rabbit_stream_fanout": False,
+    "use_queue_manager": False,
+    "hostname": "",
+    "processname": "",
     "rabbit_qos_prefetch_count": 0,
     "kombu_missing_consumer_retry_timeout": 60,
     "rabbit_retry_interval": 1,
     "rabbit_retry_backoff": 2,
     "rabbit_interval_max": 30,
+    "kombu_reconnect_delay": 1.0,
     "executor_thread_pool_size": 64,
 }
-
-
-#: Duplicates are detected among the last 16 ``_unique_id`` values seen (oslo's _MsgIdCache).
-DUPLICATE_WINDOW = 16
-
-#: On RabbitMQ, how often a waiting consumer looks whether it was asked to stop (the
-#: embedded broker wakes it at once instead).
-STOP_CHECK_SECONDS = 0.25
 
 
 class Transport:
@@ -78,6 +83,9 @@ class Transport:
         self.conf = {**DEFAULTS, **self.parsed.query, **(options or {})}
         #: How the trace names this broker: the transport_url, password masked.
         self.broker = str(self.parsed)
+        declarations.check_options(self.conf, self.is_embedded)
+        self.queue_manager = (declarations.QueueManager.for_service(self.conf, self.service)
+                              if self.conf["use_queue_manager"] else None)
         self._lock = threading.Lock()  # one sending connection, shared by every thread
         self._conn: kombu.Connection | None = None
         self._producer: kombu.Producer | None = None
@@ -97,6 +105,10 @@ class Transport:
     def is_embedded(self) -> bool:
         return broker.is_embedded(self.parsed)
 
+    def adopt(self, consumer: ConsumerThread) -> None:
+        """A consumer started on this transport: ``cleanup()`` stops it."""
+        self._consumers.add(consumer)
+
     def connect(self, timeout: float = 5.0) -> kombu.Connection:
         return broker.connect(self.url, timeout=timeout)
 
@@ -106,19 +118,18 @@ class Transport:
         """The topic exchange of RPC and notifications: the target's, else ``nova``..."""
         name = target.exchange or self.control_exchange
         if name not in self._exchanges:  # built once: a kombu.Exchange is not free
-            self._exchanges[name] = kombu.Exchange(
-                name, "topic", durable=self.conf["amqp_durable_queues"],
-                auto_delete=self.conf["amqp_auto_delete"])
+            self._exchanges[name] = declarations.control_exchange(self.conf, name)
         return self._exchanges[name]
 
-    @staticmethod
-    @functools.cache
-    def fanout_exchange(topic: str) -> kombu.Exchange:
-        return kombu.Exchange(f"{topic}_fanout", "fanout", durable=False, auto_delete=True)
+    def fanout_exchange(self, topic: str) -> kombu.Exchange:
+        key = f"{topic}_fanout"
+        if key not in self._exchanges:
+            self._exchanges[key] = declarations.fanout_exchange(self.conf, topic)
+        return self._exchanges[key]
 
-    def transient_queue_arguments(self) -> dict:
-        ttl = self.conf["rabbit_transient_queues_ttl"]
-        return {"x-expires": ttl * 1000} if ttl else {}
+    def unique_name(self) -> str:
+        """The tail of a reply or fanout queue's name: a uuid, or the queue manager's."""
+        return self.queue_manager.get() if self.queue_manager else uuid.uuid4().hex
 
     # -- publishing ----------------------------------------------------------------------
 
@@ -142,7 +153,7 @@ class Transport:
                 broker=self.broker, body=msg)
         body = serialize_msg(msg) if envelope else msg
         deadline = deadline or time.monotonic() + self.conf["rpc_response_timeout"]
-        delay = self.conf["rabbit_retry_interval"]
+        delays = retry_delays(self.conf)
         while True:
             try:
                 with self._lock:
@@ -158,15 +169,18 @@ class Transport:
             except (*broker.connection_errors(), BrokerUnreachable) as error:
                 with self._lock:
                     self._drop_connection()
+                delay = next(delays)
                 if self._closed or time.monotonic() + delay > deadline:
+                    if self.trace is not None:
+                        self.trace.record("fail", kind, self.service, routing_key=routing_key,
+                                          msg_id=msg.get("_msg_id", ""),
+                                          unique_id=msg["_unique_id"], broker=self.broker)
                     raise MessageDeliveryFailure(_(
                         "Could not send to the broker at {url}: {error}",
                         url=mask_url(self.url), error=mask_url(str(error)))) from None
                 LOG.warning("AMQP server is unreachable: %s. Trying again in %s seconds.",
                             mask_url(str(error)), delay)
                 time.sleep(delay)
-                delay = min(delay + self.conf["rabbit_retry_backoff"],
-                            self.conf["rabbit_interval_max"])
             except Exception:  # a channel error (406, 404...): the broker closed the channel
                 with self._lock:
                     self._drop_connection()
@@ -230,6 +244,8 @@ class Transport:
             consumer.stop()
         with self._lock:
             self._drop_connection()
+        if self.queue_manager is not None:
+            self.queue_manager.close()
 
 
 def _on_return(exception: Exception, exchange: str, routing_key: str, message: Any) -> None:
@@ -248,158 +264,6 @@ get_rpc_transport = get_transport
 get_notification_transport = get_transport
 
 
-# --------------------------------------------------------------------------- consuming
-
-
-class ConsumerThread:
-    """A thread consuming some queues on its own connection, reconnecting like oslo does.
-
-    ``start()`` returns once the queues are declared and consumed, so that a message
-    sent right after it is not lost; it raises at once if the broker is unreachable.
-    """
-
-    def __init__(self, transport: Transport, queues: list[kombu.Queue],
-                 on_message: Callable[[kombu.Queue, dict, kombu.Message], None],
-                 name: str, prefetch: int = 0, delete_on_stop: Iterable[str] = ()) -> None:
-        self.transport = transport
-        self.queues = queues
-        self.on_message = on_message
-        self.name = name
-        self.prefetch = prefetch
-        self.delete_on_stop = tuple(delete_on_stop)
-        self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._conn: kombu.Connection | None = None
-        self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._ready.clear()
-        self._error = None
-        self.transport._consumers.add(self)
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            raise self._error
-
-    def _run(self) -> None:
-        delay = self.transport.conf["rabbit_retry_interval"]
-        first = True
-        while not self._stop.is_set():
-            try:
-                self._consume()
-                delay = self.transport.conf["rabbit_retry_interval"]
-            except Exception as error:  # a consumer thread must not die
-                if first and not self._ready.is_set():
-                    self._error = error if isinstance(error, CourseError) else BrokerUnreachable(
-                        mask_url(f"{type(error).__name__}: {error}"))
-                    self._ready.set()
-                    return
-                if self._stop.is_set():
-                    break
-                LOG.warning("%s: AMQP server unreachable: %s. Trying again in %s seconds.",
-                            self.name, mask_url(str(error)), delay)
-                self._stop.wait(delay)
-                delay = min(delay + self.transport.conf["rabbit_retry_backoff"],
-                            self.transport.conf["rabbit_interval_max"])
-            first = False
-        self._ready.set()
-
-    def _consume(self) -> None:
-        conn = self._conn = self.transport.connect()
-        consumers: dict[str, kombu.Consumer] = {}
-        try:
-            channel = conn.channel()
-            if self.prefetch:
-                channel.basic_qos(0, self.prefetch, False)
-            for queue in self.queues:
-                queue(channel).declare()  # the queue, its exchange and its binding
-                if queue.name not in consumers:  # a listener pool: one queue, many keys
-                    consumers[queue.name] = kombu.Consumer(
-                        channel, [queue(channel)], accept=["json"], auto_declare=False,
-                        callbacks=[lambda body, message, q=queue: self._deliver(q, body,
-                                                                                message)])
-            for consumer in consumers.values():
-                consumer.consume()
-            self._ready.set()
-            while not self._stop.is_set():
-                try:
-                    conn.drain_events(timeout=None if self.transport.is_embedded
-                                      else STOP_CHECK_SECONDS)
-                except TimeoutError:
-                    pass
-        finally:
-            if self._stop.is_set():
-                self._close(conn, consumers.values())
-            else:  # lost: the next connection declares the same queues again
-                self._close(conn, (), delete=False)
-            self._conn = None
-
-    def _deliver(self, queue: kombu.Queue, body: dict, message: kombu.Message) -> None:
-        try:
-            self.on_message(queue, body, message)
-        except Exception:  # one bad message must not stop the consumer
-            LOG.exception("%s: failed to handle a message from %s", self.name, queue.name)
-            if not message.acknowledged:
-                message.reject()  # dropped, as oslo's Consumer does: never redelivered
-
-    def _close(self, conn: kombu.Connection, consumers: Iterable[kombu.Consumer],
-               delete: bool = True) -> None:
-        """Cancel the consumers (once this returns, the broker counts them gone), delete
-        the queues to delete (the fanout queue), close the connection."""
-        try:
-            if conn.connected:
-                for consumer in consumers:
-                    consumer.cancel()
-                if delete and self.delete_on_stop:
-                    channel = conn.channel()
-                    for name in self.delete_on_stop:
-                        channel.queue_delete(name)
-            conn.close()
-        except Exception:  # the broker may be gone already
-            LOG.debug("closing %s failed", self.name, exc_info=True)
-
-    def stop(self) -> None:
-        self._stop.set()
-        conn = self._conn
-        if conn is not None and self.transport.is_embedded:
-            broker.wake(conn)  # unblock drain_events at once
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(10)
-        self._thread = None
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-
-class DuplicateFilter:
-    """oslo's _MsgIdCache: the last 16 ``_unique_id`` values seen, to drop redeliveries."""
-
-    def __init__(self) -> None:
-        self._seen: deque[str] = deque(maxlen=DUPLICATE_WINDOW)
-        self._lock = threading.Lock()
-
-    def __contains__(self, unique_id: str | None) -> bool:
-        return unique_id in self._seen
-
-    def add(self, unique_id: str | None) -> None:
-        with self._lock:
-            if unique_id and unique_id not in self._seen:
-                self._seen.append(unique_id)
-
-    def is_duplicate(self, unique_id: str | None) -> bool:
-        """Seen already?  If not, remember it."""
-        with self._lock:
-            if unique_id in self._seen:
-                return True
-            if unique_id:
-                self._seen.append(unique_id)
-            return False
-
-
 class ReplyWaiter:
     """The reply queue ``reply_<uuid>`` of one process, and the callers waiting on it.
 
@@ -410,13 +274,11 @@ class ReplyWaiter:
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
-        self.queue_name = f"reply_{uuid.uuid4().hex}"
+        self.queue_name = f"reply_{transport.unique_name()}"
         self._waiters: dict[str, queue_module.SimpleQueue] = {}  # msg_id -> its replies
         self._requests: dict[str, str] = {}  # msg_id -> request id, for the trace
         self._duplicates = DuplicateFilter()
-        queue = kombu.Queue(self.queue_name, exchange=None, routing_key=self.queue_name,
-                            durable=False, auto_delete=False,
-                            queue_arguments=transport.transient_queue_arguments())
+        queue = declarations.reply_queue(transport.conf, self.queue_name)
         self._consumer = ConsumerThread(transport, [queue], self._on_reply,
                                         name=f"{transport.service} replies")
 

@@ -94,10 +94,13 @@ class ThreeControllers(Exercise):
         if sorted(names) == sorted(CONTROLLERS):
             right.append(Message(N_("Right: the three controllers, separated by commas.")))
         else:
+            wanted = evidence.codes(CONTROLLERS)
             wrong.append(Message(N_("The hosts are {given}; the task has {wanted}, one each, "
                                     "separated by commas."),
-                                 {"given": evidence.codes(names) or Message(N_("none")),
-                                  "wanted": evidence.codes(CONTROLLERS)}))
+                                 {"given": evidence.codes(names), "wanted": wanted})
+                         if names else
+                         Message(N_("The URL names no host; the task has {wanted}, one each, "
+                                    "separated by commas."), {"wanted": wanted}))
         host_wrong = self._hosts(parsed.hosts)
         if parsed.hosts and not host_wrong:
             right.append(Message(N_("Right: each host has user `nova`, its password and port "
@@ -284,10 +287,12 @@ class ConfigureNotifications(Exercise):
         notes = [Message(N_("Also: {finding}"), {"finding": str(f)}) for f in conf.findings()]
         settings = conf.notifications
         if not settings.senders():
-            drivers = evidence.codes(settings.driver) or Message(N_("none"))
-            nothing = Message(N_("No queue would receive anything: the driver is {drivers}, and "
-                                 "only `messaging` or `messagingv2` publish on the bus."),
-                              {"drivers": drivers})
+            nothing = (Message(N_("No queue would receive anything: the driver is {drivers}, "
+                                  "and only `messaging` or `messagingv2` publish on the bus."),
+                               {"drivers": evidence.codes(settings.driver)})
+                       if settings.driver else
+                       Message(N_("No queue would receive anything: no driver is set, and only "
+                                  "`messaging` or `messagingv2` publish on the bus.")))
             raise NotYet(N_("{sentences} Revisit the section on notifications."),
                          sentences=Joined((*notes, nothing)))
         reached = runs.boot_with(settings)

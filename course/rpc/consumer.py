@@ -1,0 +1,220 @@
+"""What listens: a thread consuming some queues on its own connection, reconnecting with
+oslo's waits, and the filter that drops duplicates by ``_unique_id``.  RPC servers,
+notification listeners and a process's reply queue are each one of these.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
+
+import kombu
+from amqp import exceptions as amqp_errors
+
+from .. import broker
+from ..errors import BrokerUnreachable, CourseError
+from ..i18n import _
+from ..transport_url import mask_url
+from .exceptions import MessageDeliveryFailure
+
+LOG = logging.getLogger(__name__)
+
+
+class Link(Protocol):
+    """What a consumer needs of its process's transport (``transport.Transport``): the
+    options, new connections, and a place among the consumers the transport stops."""
+
+    conf: dict[str, Any]
+
+    @property
+    def is_embedded(self) -> bool: ...
+
+    def connect(self, timeout: float = 5.0) -> kombu.Connection: ...
+
+    def adopt(self, consumer: ConsumerThread) -> None: ...
+
+#: Duplicates are detected among the last 16 ``_unique_id`` values seen (oslo's _MsgIdCache).
+DUPLICATE_WINDOW = 16
+
+#: On RabbitMQ, how often a waiting consumer looks whether it was asked to stop (the
+#: embedded broker wakes it at once instead).
+STOP_CHECK_SECONDS = 0.25
+
+
+def retry_delays(conf: dict[str, Any]) -> Iterator[float]:
+    """The waits between attempts to reach a lost broker, as oslo's ``ensure()`` has kombu
+    make them: ``rabbit_retry_interval``, then ``rabbit_retry_backoff`` more each time, up
+    to ``rabbit_interval_max``; each after ``kombu_reconnect_delay`` (oslo sleeps it in its
+    error callback)."""
+    interval = conf["rabbit_retry_interval"]
+    while True:
+        yield conf["kombu_reconnect_delay"] + interval
+        interval = min(interval + conf["rabbit_retry_backoff"], conf["rabbit_interval_max"])
+
+
+class ConsumerThread:
+    """A thread consuming some queues on its own connection, reconnecting like oslo does.
+
+    ``start()`` returns once the queues are declared and consumed, so that a message
+    sent right after it is not lost; it raises at once if the broker is unreachable.
+    As oslo's listening connections, it asks for ``rabbit_qos_prefetch_count`` messages
+    at most; on a stream it goes on, after a reconnection, from the offset after the last
+    message it was given.
+    """
+
+    def __init__(self, transport: Link, queues: list[kombu.Queue],
+                 on_message: Callable[[kombu.Queue, dict, kombu.Message], None],
+                 name: str, delete_on_stop: Iterable[str] = ()) -> None:
+        self.transport = transport
+        self.queues = queues
+        self.on_message = on_message
+        self.name = name
+        self.prefetch = transport.conf["rabbit_qos_prefetch_count"]
+        self.delete_on_stop = tuple(delete_on_stop)
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._conn: kombu.Connection | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._ready.clear()
+        self._error = None
+        self.transport.adopt(self)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        delays = retry_delays(self.transport.conf)
+        first = True
+        while not self._stop.is_set():
+            try:
+                self._consume()
+                delays = retry_delays(self.transport.conf)
+            except Exception as error:  # a consumer thread must not die
+                if first and not self._ready.is_set():
+                    self._error = _start_error(error)
+                    self._ready.set()
+                    return
+                if self._stop.is_set():
+                    break
+                delay = next(delays)
+                LOG.warning("%s: AMQP server unreachable: %s. Trying again in %s seconds.",
+                            self.name, mask_url(str(error)), delay)
+                self._stop.wait(delay)
+            first = False
+        self._ready.set()
+
+    def _consume(self) -> None:
+        conn = self._conn = self.transport.connect()
+        consumers: dict[str, kombu.Consumer] = {}
+        try:
+            channel = conn.channel()
+            if self.prefetch:
+                channel.basic_qos(0, self.prefetch, False)
+            for queue in self.queues:
+                queue(channel).declare()  # the queue, its exchange and its binding
+                if queue.name not in consumers:  # a listener pool: one queue, many keys
+                    consumers[queue.name] = kombu.Consumer(
+                        channel, [queue(channel)], accept=["json"], auto_declare=False,
+                        callbacks=[lambda body, message, q=queue: self._deliver(q, body,
+                                                                                message)])
+            for consumer in consumers.values():
+                consumer.consume()
+            self._ready.set()
+            while not self._stop.is_set():
+                try:
+                    conn.drain_events(timeout=None if self.transport.is_embedded
+                                      else STOP_CHECK_SECONDS)
+                except TimeoutError:
+                    pass
+        finally:
+            if self._stop.is_set():
+                self._close(conn, consumers.values())
+            else:  # lost: the next connection declares the same queues again
+                self._close(conn, (), delete=False)
+            self._conn = None
+
+    def _deliver(self, queue: kombu.Queue, body: dict, message: kombu.Message) -> None:
+        offset = (message.headers or {}).get("x-stream-offset")
+        if offset is not None and queue.consumer_arguments:  # oslo's next_stream_offset
+            queue.consumer_arguments = {**queue.consumer_arguments,
+                                        "x-stream-offset": offset + 1}
+        try:
+            self.on_message(queue, body, message)
+        except Exception:  # one bad message must not stop the consumer
+            LOG.exception("%s: failed to handle a message from %s", self.name, queue.name)
+            if not message.acknowledged:
+                message.reject()  # dropped, as oslo's Consumer does: never redelivered
+
+    def _close(self, conn: kombu.Connection, consumers: Iterable[kombu.Consumer],
+               delete: bool = True) -> None:
+        """Cancel the consumers (once this returns, the broker counts them gone), delete
+        the queues to delete (the fanout queue), close the connection."""
+        try:
+            if conn.connected:
+                for consumer in consumers:
+                    consumer.cancel()
+                if delete and self.delete_on_stop:
+                    channel = conn.channel()
+                    for name in self.delete_on_stop:
+                        channel.queue_delete(name)
+            conn.close()
+        except Exception:  # the broker may be gone already
+            LOG.debug("closing %s failed", self.name, exc_info=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        conn = self._conn
+        if conn is not None and self.transport.is_embedded:
+            broker.wake(conn)  # unblock drain_events at once
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(10)
+        self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+
+def _start_error(error: Exception) -> CourseError:
+    """Why a consumer could not start: the broker is unreachable, or it refused to declare
+    a queue (a 406, say), which oslo reports as a MessageDeliveryFailure."""
+    if isinstance(error, CourseError):
+        return error
+    if isinstance(error, amqp_errors.ChannelError):
+        return MessageDeliveryFailure(_("The broker refused to declare the queues: {error}",
+                                        error=mask_url(str(error))))
+    return BrokerUnreachable(mask_url(f"{type(error).__name__}: {error}"))
+
+
+class DuplicateFilter:
+    """oslo's _MsgIdCache: the last 16 ``_unique_id`` values seen, to drop redeliveries."""
+
+    def __init__(self) -> None:
+        self._seen: deque[str] = deque(maxlen=DUPLICATE_WINDOW)
+        self._lock = threading.Lock()
+
+    def __contains__(self, unique_id: str | None) -> bool:
+        return unique_id in self._seen
+
+    def add(self, unique_id: str | None) -> None:
+        with self._lock:
+            if unique_id and unique_id not in self._seen:
+                self._seen.append(unique_id)
+
+    def is_duplicate(self, unique_id: str | None) -> bool:
+        """Seen already?  If not, remember it."""
+        with self._lock:
+            if unique_id in self._seen:
+                return True
+            if unique_id:
+                self._seen.append(unique_id)
+            return False
