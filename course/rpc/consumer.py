@@ -46,9 +46,12 @@ STOP_CHECK_SECONDS = 0.25
 
 def retry_delays(conf: dict[str, Any]) -> Iterator[float]:
     """The waits between attempts to reach a lost broker, as oslo's ``ensure()`` has kombu
-    make them: ``rabbit_retry_interval``, then ``rabbit_retry_backoff`` more each time, up
-    to ``rabbit_interval_max``; each after ``kombu_reconnect_delay`` (oslo sleeps it in its
-    error callback)."""
+    make them: ``kombu_reconnect_delay`` (oslo sleeps it in its error callback) before the
+    first attempt to reconnect, which kombu makes at once; each further one after that
+    delay and ``rabbit_retry_interval``, ``rabbit_retry_backoff`` more each time, up to
+    ``rabbit_interval_max`` (measured with oslo 18.3 on a cluster: a call whose node stopped
+    went through the next node one second later)."""
+    yield conf["kombu_reconnect_delay"]
     interval = conf["rabbit_retry_interval"]
     while True:
         yield conf["kombu_reconnect_delay"] + interval
@@ -120,14 +123,17 @@ class ConsumerThread:
             if self.prefetch:
                 channel.basic_qos(0, self.prefetch, False)
             for queue in self.queues:
-                queue(channel).declare()  # the queue, its exchange and its binding
+                declare(queue(channel))
                 if queue.name not in consumers:  # a listener pool: one queue, many keys
-                    consumers[queue.name] = kombu.Consumer(
-                        channel, [queue(channel)], accept=["json"], auto_declare=False,
-                        callbacks=[lambda body, message, q=queue: self._deliver(q, body,
-                                                                                message)])
-            for consumer in consumers.values():
-                consumer.consume()
+                    consumers[queue.name] = self._consumer(channel, queue)
+            for name, consumer in consumers.items():
+                try:
+                    consumer.consume()
+                except amqp_errors.NotFound:  # oslo's ConsumerBase.consume: gone since its
+                    queue = consumer.queues[0]  # declare; declare it again, consume once more
+                    declare(queue)
+                    consumers[name] = self._consumer(channel, queue)
+                    consumers[name].consume()
             self._ready.set()
             while not self._stop.is_set():
                 try:
@@ -141,6 +147,11 @@ class ConsumerThread:
             else:  # lost: the next connection declares the same queues again
                 self._close(conn, (), delete=False)
             self._conn = None
+
+    def _consumer(self, channel: Any, queue: kombu.Queue) -> kombu.Consumer:
+        return kombu.Consumer(channel, [queue(channel)], accept=["json"], auto_declare=False,
+                              callbacks=[lambda body, message: self._deliver(queue, body,
+                                                                             message)])
 
     def _deliver(self, queue: kombu.Queue, body: dict, message: kombu.Message) -> None:
         offset = (message.headers or {}).get("x-stream-offset")
@@ -182,6 +193,30 @@ class ConsumerThread:
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+
+def declare(queue: kombu.Queue) -> None:
+    """Declare a bound queue, its exchange and its binding as oslo's ``ConsumerBase.declare``
+    does after every (re)connection: a 404 means the queue is homed on a node that is down
+    or stopping ("process is stopped by supervisor"), so delete it and declare it again
+    (oslo bug 2068630), which makes it on a running node; one more 404 (a race), one more
+    declare.  py-amqp reopens a channel the broker closed, so the same channel goes on."""
+    try:
+        try:
+            queue.declare()
+        except amqp_errors.NotFound as error:
+            LOG.warning("Queue %s is stuck on unresponsive node. Trying to delete the queue "
+                        "and redeclare it again, Error info: %s", queue.name, error)
+            try:
+                queue.delete()
+            except Exception as cleanup:  # oslo ignores it too
+                LOG.warning("During cleanup of stuck queue deletion another exception "
+                            "occurred: %s. Ignoring...", cleanup)
+            queue.declare()
+    except amqp_errors.ChannelError as error:
+        if error.code != 404:
+            raise
+        queue.declare()
 
 
 def _start_error(error: Exception) -> CourseError:
