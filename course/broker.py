@@ -44,13 +44,17 @@ def is_embedded(url: str | TransportURL | None = None) -> bool:
     return parsed.driver == kombu_transport.SCHEME
 
 
-def connect(url: str | None = None, *, timeout: float = 5.0) -> kombu.Connection:
+def connect(url: str | TransportURL | None = None, *, timeout: float = 5.0,
+            heartbeat: float = 0) -> kombu.Connection:
     """A connected ``kombu.Connection`` to the broker the ``transport_url`` names.
+
+    ``heartbeat`` (seconds, RabbitMQ only) asks for AMQP heartbeats, which the caller then
+    sends (``heartbeat_check``); the embedded broker, inside this process, has none.
 
     Raises ``TransportURLError`` for a malformed URL and ``BrokerUnreachable``
     (within ``timeout`` seconds) for a broker that does not answer.
     """
-    parsed = parse_transport_url(configured_url(url))
+    parsed = url if isinstance(url, TransportURL) else parse_transport_url(configured_url(url))
     if parsed.driver == kombu_transport.SCHEME:
         if embedded.BROKER.stopped:
             raise BrokerUnreachable(_("The embedded broker is stopped: "
@@ -61,7 +65,7 @@ def connect(url: str | None = None, *, timeout: float = 5.0) -> kombu.Connection
                                 transport_options={"confirm_publish": True})
         conn.connect()
         return conn
-    return open_connection(parsed, timeout=timeout)
+    return open_connection(parsed, timeout=timeout, heartbeat=heartbeat)
 
 
 def reset() -> None:

@@ -452,19 +452,22 @@ def _mask_rest(rest: str) -> str:
     return ",".join(hosts) + rest[end:]
 
 
-def open_connection(url: str | TransportURL, timeout: float = 5.0) -> kombu.Connection:
+def open_connection(url: str | TransportURL, timeout: float = 5.0,
+                    heartbeat: float = 0) -> kombu.Connection:
     """A connected ``kombu.Connection`` to the RabbitMQ a transport_url names.
 
     Like oslo.messaging, one connection holds every host and fails over from one to the
     next (oslo shuffles them first; the course keeps your order, so runs repeat).  Each
     host is tried once with an equal share of ``timeout``: kombu's own retry loop would
     go on for a minute, and a learner must hear within seconds that nothing answers.
-    Heartbeats are off: nothing would send them while a notebook cell waits.
+    Heartbeats are off unless ``heartbeat`` (seconds) asks for them: a course.rpc transport
+    asks for ``heartbeat_timeout_threshold`` and sends them, as oslo does; nothing would
+    send them on a connection a notebook cell opened.
     """
     parsed = url if isinstance(url, TransportURL) else parse_transport_url(url)
     urls = parsed.kombu_urls()  # refuses embedded://, which course.broker opens itself
     connection = kombu.Connection(
-        urls, connect_timeout=timeout / len(urls), heartbeat=0,
+        urls, connect_timeout=timeout / len(urls), heartbeat=heartbeat,
         transport_options={"confirm_publish": True,  # as oslo.messaging: the broker acks
                            "client_properties": {"connection_name": "openstack-course"}},
         **parsed.kombu_options())

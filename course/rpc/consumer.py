@@ -18,6 +18,7 @@ from .. import broker
 from ..errors import BrokerUnreachable, CourseError
 from ..i18n import _
 from ..transport_url import mask_url
+from . import heartbeat
 from .exceptions import MessageDeliveryFailure
 
 LOG = logging.getLogger(__name__)
@@ -135,7 +136,10 @@ class ConsumerThread:
                     consumers[name] = self._consumer(channel, queue)
                     consumers[name].consume()
             self._ready.set()
+            beats = heartbeat.enabled(self.transport.conf, conn)
             while not self._stop.is_set():
+                if beats:  # oslo's consume loop: the listening connection's heartbeats
+                    heartbeat.check(self.transport.conf, conn)
                 try:
                     conn.drain_events(timeout=None if self.transport.is_embedded
                                       else STOP_CHECK_SECONDS)

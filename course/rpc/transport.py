@@ -5,9 +5,11 @@ consumes is :mod:`.consumer`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import queue as queue_module
+import random
 import threading
 import time
 import uuid
@@ -23,7 +25,7 @@ from ..i18n import _, upstream
 from ..trace import Trace
 from ..transport_url import TransportURL, mask_url, parse_transport_url
 from ..wire import deserialize_msg, serialize_msg
-from . import declarations
+from . import declarations, heartbeat
 from .consumer import ConsumerThread, DuplicateFilter, retry_delays
 from .exceptions import (
     MessageDeliveryFailure,
@@ -60,6 +62,9 @@ DEFAULTS: dict[str, Any] = {
     "rabbit_retry_backoff": 2,
     "rabbit_interval_max": 30,
     "kombu_reconnect_delay": 1.0,
+    "kombu_failover_strategy": "round-robin",
+    "heartbeat_timeout_threshold": 60,
+    "heartbeat_rate": 3,
     "executor_thread_pool_size": 64,
 }
 
@@ -84,11 +89,15 @@ class Transport:
         #: How the trace names this broker: the transport_url, password masked.
         self.broker = str(self.parsed)
         declarations.check_options(self.conf, self.is_embedded)
+        #: What every connection of this transport opens: the URL's hosts in the order
+        #: they are tried, and the failover strategy to the next one.
+        self.connect_url = _connect_url(self.parsed, self.conf["kombu_failover_strategy"])
         self.queue_manager = (declarations.QueueManager.for_service(self.conf, self.service)
                               if self.conf["use_queue_manager"] else None)
         self._lock = threading.Lock()  # one sending connection, shared by every thread
         self._conn: kombu.Connection | None = None
         self._producer: kombu.Producer | None = None
+        self._heartbeat: heartbeat.HeartbeatThread | None = None
         self._declared: set[str] = set()  # exchanges and queues declared on this connection
         self._exchanges: dict[str, kombu.Exchange] = {}
         self._reply_waiter: ReplyWaiter | None = None
@@ -110,7 +119,9 @@ class Transport:
         self._consumers.add(consumer)
 
     def connect(self, timeout: float = 5.0) -> kombu.Connection:
-        return broker.connect(self.url, timeout=timeout)
+        """A new connection, asking for oslo's heartbeats (``heartbeat_timeout_threshold``)."""
+        return broker.connect(self.connect_url, timeout=timeout,
+                              heartbeat=heartbeat.threshold(self.conf, self.is_embedded))
 
     # -- exchanges every publisher declares before it publishes --------------------------
 
@@ -193,6 +204,9 @@ class Transport:
             self._conn = self.connect()
             self._producer = kombu.Producer(self._conn.default_channel, on_return=_on_return)
             self._declared.clear()
+            if heartbeat.enabled(self.conf, self._conn):
+                self._heartbeat = heartbeat.HeartbeatThread(
+                    self.conf, self._conn, self._lock, self._drop_connection, self.service)
         channel = self._producer.channel
         if exchange is not None and exchange.name not in self._declared:
             exchange(channel).declare()
@@ -207,6 +221,9 @@ class Transport:
 
     def _drop_connection(self) -> None:
         self._producer = None
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
         if self._conn is not None:
             try:
                 self._conn.close()
@@ -246,6 +263,16 @@ class Transport:
             self._drop_connection()
         if self.queue_manager is not None:
             self.queue_manager.close()
+
+
+def _connect_url(parsed: TransportURL, strategy: str) -> TransportURL:
+    """The URL a transport's connections open: with ``shuffle``, its hosts shuffled once
+    (oslo shuffles them as it makes a connection), and kombu told the strategy."""
+    hosts = list(parsed.hosts)
+    if strategy == "shuffle":
+        random.shuffle(hosts)
+    return dataclasses.replace(parsed, hosts=tuple(hosts),
+                               query={**parsed.query, "kombu_failover_strategy": strategy})
 
 
 def _on_return(exception: Exception, exchange: str, routing_key: str, message: Any) -> None:

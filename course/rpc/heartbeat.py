@@ -1,0 +1,78 @@
+"""AMQP heartbeats as oslo.messaging sends them (``impl_rabbit.py``, reference §1.4).
+
+A connection asks RabbitMQ for ``heartbeat_timeout_threshold`` seconds (kombu's
+``heartbeat``): each side must then hear from the other within that time, or it closes the
+connection ("missed heartbeats from client").  A sending connection is idle between
+publishes, so a thread of its own (oslo's "Rabbit-heartbeat") checks it every
+threshold/rate/2 seconds: ``heartbeat_check`` sends a heartbeat when one is due and raises
+when the broker has been silent too long.  A listening connection checks inside its
+consume loop (``course.rpc.consumer``).
+
+The embedded broker lives in the learner's process: its kombu transport says it has no
+heartbeats (``supports_heartbeats`` false), so nothing is asked for or sent there, as oslo
+does with such a transport, and its connections never miss one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import kombu
+
+LOG = logging.getLogger(__name__)
+
+
+def threshold(conf: dict[str, Any], embedded: bool) -> float:
+    """The heartbeat a new connection asks for: 0 (none) on the embedded broker."""
+    return 0 if embedded else conf["heartbeat_timeout_threshold"]
+
+
+def enabled(conf: dict[str, Any], conn: kombu.Connection) -> bool:
+    """oslo's ``_heartbeat_supported_and_enabled``."""
+    return conf["heartbeat_timeout_threshold"] > 0 and conn.supports_heartbeats
+
+
+def check(conf: dict[str, Any], conn: kombu.Connection) -> None:
+    """Send a heartbeat if one is due; raise if the broker missed too many."""
+    conn.heartbeat_check(rate=conf["heartbeat_rate"])
+
+
+class HeartbeatThread:
+    """oslo's heartbeat thread for one sending connection: under the connection's lock,
+    every threshold/rate/2 seconds, a check and a brief drain (to read the broker's
+    heartbeats); ``on_error`` drops a connection found dead, so the next publish
+    reconnects."""
+
+    def __init__(self, conf: dict[str, Any], conn: kombu.Connection, lock: threading.Lock,
+                 on_error: Callable[[], None], name: str) -> None:
+        self.conf, self.conn, self.lock, self.on_error = conf, conn, lock, on_error
+        self.interval = conf["heartbeat_timeout_threshold"] / conf["heartbeat_rate"] / 2.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"{name} heartbeat",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            with self.lock:
+                if self._stop.is_set():
+                    return
+                try:
+                    check(self.conf, self.conn)
+                    try:
+                        self.conn.drain_events(timeout=0.001)
+                    except TimeoutError:
+                        pass
+                except Exception as error:  # the connection is gone: the next publish
+                    LOG.info("A recoverable connection/channel error occurred, "
+                             "trying to reconnect: %s", error)
+                    self.on_error()
+                    return
+
+    def stop(self) -> None:
+        """Stop checking; the thread ends as soon as it holds the lock (the caller may hold
+        it now, so it is not waited for)."""
+        self._stop.set()
