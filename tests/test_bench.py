@@ -48,8 +48,12 @@ def test_the_cluster_section_measures_a_failover(cluster, monkeypatch):
     assert 0 < row["after_node_down_s"] < row["failover_s"]
     assert row["probe_on_leader_node"]
     assert sum(not node.running for node in cluster.nodes) == 1  # the leader's node
-    assert section["targets"][0]["met"]  # nothing lost
-    assert bench_cluster.table(section)[-1] == "0 of 50 confirmed messages lost"
+    assert (row["casts"], row["casts_lost"]) == (50, 0)
+    assert 0 < row["call_failover_s"] and row["casts_on_leader_node"]
+    assert section["targets"][0]["met"] and section["targets"][2]["met"]  # nothing lost
+    lines = bench_cluster.table(section)
+    assert lines[2] == "0 of 50 confirmed messages lost"
+    assert lines[-1] == "0 of 50 confirmed casts to a quorum topic queue lost"
 
 
 def test_the_cluster_section_needs_rabbitmq():

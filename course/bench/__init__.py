@@ -13,7 +13,8 @@ installed, on a private RabbitMQ node it starts on 127.0.0.1 (and stops):
 * ``cluster`` (RabbitMQ only, on a three-node cluster of its own): seconds from stopping
   the node of a quorum queue's leader to the next publish+consume round trip through the
   cluster's multi-host transport_url, and how many of the queue's confirmed messages
-  were lost (goal: 0).
+  were lost (goal: 0); then for course.rpc with quorum and transient quorum queues, the
+  seconds to the next successful call, and confirmed casts lost (goal: 0).
 
 It prints a table with each target met or missed, writes every figure as JSON, and
 exits 1 when a target is missed.  Timings depend on the machine: compare ratios.
