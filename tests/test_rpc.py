@@ -729,3 +729,17 @@ def test_trace_records_every_move_and_joins_them_into_hops(lab):
     assert sorted(h.receiver for h in fanout) == ["nova-compute:cmp1", "nova-compute:cmp2"]
     assert all(h.kind == "fanout" and h.exchange == "compute_fanout" for h in fanout)
     assert all(h.queue.startswith("compute_fanout_") for h in fanout)
+
+
+@pytest.mark.parametrize(("options", "said"), [
+    ({"heartbeat_rate": 0}, "heartbeat_rate must be at least 1 (it is 0)"),
+    ({"kombu_failover_strategy": "random"}, "round-robin or shuffle, not random"),
+])
+def test_options_oslo_would_trip_on_are_refused_in_one_sentence(options, said):
+    """oslo divides by heartbeat_rate when it connects, and kombu knows two strategies:
+    given in Python (not in the transport_url's query, which is checked as it is read),
+    they are refused when the transport is made."""
+    from course.rpc.declarations import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=re.escape(said)):
+        rpc.get_transport(options=options)

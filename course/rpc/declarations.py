@@ -46,6 +46,16 @@ def check_options(conf: dict[str, Any], embedded: bool) -> None:
         raise ConfigurationError(_(
             "rabbit_quorum_queue and rabbit_ha_queues cannot both be set: a queue is quorum "
             "or mirrored (HA), not both."))
+    if conf["heartbeat_timeout_threshold"] > 0 and conf["heartbeat_rate"] < 1:
+        # oslo divides the threshold by it when it connects: a ZeroDivisionError there
+        raise ConfigurationError(_(
+            "heartbeat_rate must be at least 1 (it is {rate}): oslo.messaging checks "
+            "heartbeats heartbeat_rate times per heartbeat_timeout_threshold.",
+            rate=conf["heartbeat_rate"]))
+    if conf["kombu_failover_strategy"] not in ("round-robin", "shuffle"):
+        raise ConfigurationError(_(
+            "kombu_failover_strategy must be round-robin or shuffle, not {strategy}.",
+            strategy=conf["kombu_failover_strategy"]))
     if not conf["rabbit_stream_fanout"]:
         return
     if conf["rabbit_qos_prefetch_count"] <= 0:
