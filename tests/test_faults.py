@@ -118,6 +118,21 @@ def heartbeat_stopped(b, scene, fault):
              ["But this lab has no `stopped-service` fault.", "is consuming: it runs."])]
 
 
+def wrong_credentials(b, scene, fault):
+    host = fault.subject["host"]
+    assert "ACCESS_REFUSED, 403" in b.logs[f"nova-compute:{host}"]
+    assert "wrong" not in b.logs[f"nova-compute:{host}"].replace("wrong user", "")
+    assert f"compute.{host}" not in scene.topology().queues
+    assert scene.state("nova-compute", host) is None
+    other = next(h for h in scene.vms if h != host)
+    return [({"fault": "wrong-credentials", "service": "nova-compute", "host": other},
+             [f"But `host` is not `{other}`.",
+              f"nova-compute on {other} is in `cloud.service_list()`: it connected"]),
+            ({"fault": "stopped-service", "service": "nova-compute", "host": host},
+             ["But this lab has no `stopped-service` fault.",
+              f"`cloud.service_list()` has no nova-compute on {host}."])]
+
+
 CASES = {
     "stopped compute": ("stopped-service", {"service": "nova-compute"}, stopped_compute),
     "stopped conductor": ("stopped-service", {"service": "nova-conductor"},
@@ -127,6 +142,7 @@ CASES = {
     "unread-notifications": ("unread-notifications", {}, unread_notifications),
     "orphaned-reply-queue": ("orphaned-reply-queue", {}, orphaned_reply),
     "heartbeat-stopped": ("heartbeat-stopped", {}, heartbeat_stopped),
+    "wrong-credentials": ("wrong-credentials", {}, wrong_credentials),
 }
 
 

@@ -70,13 +70,16 @@ class BrokenLab:
         self.lab = scene.lab
         self.cloud = scene.cloud
         self.exercise = Diagnosis(scene, faults)
+        #: Service name -> the error it logged, for the services that could not start.
+        self.logs = scene.logs
 
     def describe(self) -> str:
         """What the learner is told: the symptoms, never the faults."""
         lines = [_("This lab hides {count} fault(s). What its users notice:",
                    count=len(self.faults))]
         lines += [f"- {_(KINDS[f.kind].symptom)}" for f in self.faults]
-        lines.append(_("Look at `lab.topology()`, `lab.trace` and `cloud.service_list()`, "
+        lines.append(_("Look at `lab.topology()`, `lab.trace`, `cloud.service_list()` and "
+                       "`broken.logs`, "
                        "then write your diagnosis: `broken.check({example})`.",
                        example='{"fault": ..., ...}'))
         return "\n".join(lines)
@@ -115,10 +118,12 @@ def broken_lab(seed: int, *, faults: int = 1, kinds: Iterable[str] | None = None
     try:
         notifications = "unversioned" if any(KINDS[f.kind].notifications
                                               for f in chosen) else False
-        cloud = lab.nova(COMPUTES, timings=TIMINGS, notifications=notifications,
+        absent = {KINDS[f.kind].absent(f) for f in chosen}
+        computes = [host for host in COMPUTES if host not in absent]
+        cloud = lab.nova(computes, timings=TIMINGS, notifications=notifications,
                          progress=lambda done, total: None)
         vms = {}
-        for number in range(1, len(COMPUTES) + 1):  # one each: the scheduler spreads them
+        for number in range(1, len(computes) + 1):  # one each: the scheduler spreads them
             vm = cloud.boot(f"vm{number}")
             vm.wait()
             vms[vm.host] = vm

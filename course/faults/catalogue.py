@@ -9,17 +9,23 @@ kind (:meth:`Kind.against`): the evidence that a wrong diagnosis overlooked.
 
 from __future__ import annotations
 
+import logging
 import random
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
+from ..errors import BrokerUnreachable
 from ..exercises.result import Message
 from ..i18n import N_
-from ..openstack.nova import NovaCloud, Server
+from ..openstack.nova import NovaCloud, Server, make_service
 from ..topology import Topology
+from ..transport_url import Host, parse_transport_url
 
 if TYPE_CHECKING:
     from ..lab import Lab
+
+LOG = logging.getLogger(__name__)
 
 #: Nova's control exchange: every cast and call to a Nova service is published there.
 EXCHANGE = "nova"
@@ -47,6 +53,8 @@ class Scene:
     lab: Lab
     cloud: NovaCloud
     vms: dict[str, Server]  # host -> the VM booted there
+    #: Service name -> the error it logged (a service that could not start).
+    logs: dict[str, str] = field(default_factory=dict)
 
     def topology(self) -> Topology:
         return self.lab.topology()
@@ -95,8 +103,9 @@ class Kind:
         """What the lab shows about ``claim``, a diagnosis of this kind that is wrong."""
         raise NotImplementedError
 
-    def symptom_fields(self, scene: Scene, fault: Fault) -> dict[str, Any]:
-        return {}
+    def absent(self, fault: Fault) -> str | None:
+        """The compute host the cloud must not start (the fault starts it itself)."""
+        return None
 
 
 def _vm(scene: Scene, host: str) -> Server:
@@ -326,7 +335,57 @@ class OrphanedReplyQueue(Kind):
         return _queue_says(scene, claim.get("queue", ""))
 
 
+class WrongCredentials(Kind):
+    """One nova-compute's ``transport_url`` has a wrong password: the broker refuses its
+    login (ACCESS_REFUSED, 403), so it never starts: no service record, no queue
+    ``compute.<host>``, an error in its log (``broken.logs``)."""
+
+    name = "wrong-credentials"
+    keys = ("service", "host")
+    symptom = N_("One compute host never joined the cloud.")
+
+    def choose(self, rng: random.Random, hosts: list[str], alone: bool) -> Fault:
+        return Fault(self.name, {"service": "nova-compute", "host": rng.choice(hosts)})
+
+    def absent(self, fault: Fault) -> str | None:
+        return fault.subject["host"]
+
+    def inject(self, scene: Scene, fault: Fault) -> None:
+        host = fault.subject["host"]
+        service = make_service("nova-compute", host, with_password(scene.lab.url, "wrong"),
+                               scene.cloud.db.path, scene.cloud.timings,
+                               trace=scene.lab.trace)
+        try:
+            service.start()
+        except BrokerUnreachable as error:
+            scene.logs[service.name] = str(error)  # masked: the URL's repr hides it
+            LOG.error("%s: %s", service.name, error)
+        finally:
+            service.cleanup()
+
+    def visible(self, scene: Scene, fault: Fault) -> bool:
+        return (f"nova-compute:{fault.subject['host']}" in scene.logs
+                and scene.state("nova-compute", fault.subject["host"]) is None)
+
+    def against(self, scene: Scene, claim: dict[str, str]) -> Message:
+        service, host = claim.get("service", ""), claim.get("host", "")
+        if scene.state(service, host) is not None:
+            return Message(N_("{service} on {host} is in `cloud.service_list()`: it "
+                              "connected and registered."), {"service": service, "host": host})
+        return Message(N_("`cloud.service_list()` has no {service} on {host}."),
+                       {"service": service, "host": host})
+
+
+def with_password(url: str, password: str) -> str:
+    """``url`` with another password for its user (guest where it names none)."""
+    parsed = parse_transport_url(url)
+    hosts = parsed.hosts or (Host("", 0),)
+    netlocs = ",".join(replace(h, username=h.username or "guest", password=password)
+                       .netloc(quote(password, safe="")) for h in hosts)
+    return f"{parsed.driver}://{netlocs}/{quote(parsed.virtual_host or '', safe='')}"
+
+
 #: Every kind by name, in the order the catalogue lists them.
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     StoppedService(), WrongBinding(), MissingConsumer(), UnreadNotifications(),
-    OrphanedReplyQueue(), HeartbeatStopped())}
+    OrphanedReplyQueue(), HeartbeatStopped(), WrongCredentials())}
