@@ -10,20 +10,11 @@ from amqp.exceptions import AccessRefused
 
 from course import broker as course_broker
 from course.errors import BrokerUnreachable
+from course.faults.catalogue import with_password
 from course.transport_url import TransportURLError, parse_transport_url
 
 REFUSED = ("ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. "
            "For details see the broker logfile.")
-
-
-def with_password(url: str, password: str) -> str:
-    """The same transport_url with another password for its (first) user."""
-    parsed = parse_transport_url(url)
-    user = parsed.hosts[0].username if parsed.hosts else "guest"
-    scheme, _sep, rest = url.partition("://")
-    tail = rest.rpartition("@")[2] if "@" in rest else ("@" + rest if scheme == "embedded"
-                                                        else rest)
-    return f"{scheme}://{user}:{password}@{tail.lstrip('@')}"
 
 
 def raw(url: str) -> kombu.Connection:
