@@ -19,9 +19,14 @@ from kombu.exceptions import OperationalError
 from . import embedded, kombu_transport
 from .errors import BrokerUnreachable
 from .i18n import _
-from .transport_url import TransportURL, open_connection, parse_transport_url
+from .transport_url import (
+    TransportURL,
+    failure_reason,
+    open_connection,
+    parse_transport_url,
+)
 
-__all__ = ["ENV_VAR", "EMBEDDED_URL", "NOTICE_ENV_VAR", "connect", "configured_url",
+__all__ = ["ENV_VAR", "EMBEDDED_URL", "NOTICE_ENV_VAR", "add_user", "connect", "configured_url",
            "connection_errors", "is_embedded", "parse_transport_url", "reset", "start", "stop",
            "wake"]
 
@@ -59,13 +64,26 @@ def connect(url: str | TransportURL | None = None, *, timeout: float = 5.0,
         if embedded.BROKER.stopped:
             raise BrokerUnreachable(_("The embedded broker is stopped: "
                                       "course.broker.start() starts it again."))
+        credentials = parsed.hosts[0] if parsed.hosts else None
         conn = kombu.Connection(f"{kombu_transport.SCHEME}://",
                                 virtual_host=parsed.virtual_host or "/",
+                                userid=credentials.username if credentials else None,
+                                password=credentials.password if credentials else None,
                                 # as for RabbitMQ (open_connection): publisher confirms
                                 transport_options={"confirm_publish": True})
-        conn.connect()
+        try:
+            conn.connect()
+        except amqp_errors.AccessRefused as error:
+            raise BrokerUnreachable(_(
+                "Cannot connect to the embedded broker at {url}: {reason}.", url=str(parsed),
+                reason=failure_reason(error, conn, parsed.vhost))) from None
         return conn
     return open_connection(parsed, timeout=timeout, heartbeat=heartbeat)
+
+
+def add_user(name: str, password: str) -> None:
+    """``rabbitmqctl add_user`` on the embedded broker (``reset()`` forgets it again)."""
+    embedded.BROKER.add_user(name, password)
 
 
 def reset() -> None:

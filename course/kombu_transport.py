@@ -263,8 +263,12 @@ class Transport(base.Transport):
         return "1"
 
     def establish_connection(self) -> BrokerConnection:
-        vhost = (self.client.virtual_host or "/") if self.client else "/"
-        connection = BROKER.connect(vhost)
+        client = self.client
+        vhost = (client.virtual_host or "/") if client else "/"
+        # no credentials: guest/guest, as py-amqp's defaults for RabbitMQ
+        userid = (client.userid if client else None) or "guest"
+        password = (client.password if client else None) or "guest"
+        connection = BROKER.connect(vhost, userid=userid, password=password)
         # A connection nobody closes is closed when it is garbage-collected, like a
         # TCP connection of a process that went away: its unacked messages come back.
         weakref.finalize(self, BROKER.forget, connection)

@@ -119,13 +119,15 @@ class Host:
         return _address(self.hostname, self.port)
 
     def netloc(self, password: str) -> str:
-        """``user:<password>@host:port``: the caller decides what stands for the password."""
+        """``user:<password>@host:port``: the caller decides what stands for the password
+        (the embedded broker's URL has credentials and no host)."""
+        address = self.address if self.hostname else ""
         if self.username is None and self.password is None:
-            return self.address
+            return address
         credentials = quote(self.username or "", safe="")
         if self.password is not None:
             credentials += ":" + password
-        return f"{credentials}@{self.address}"
+        return f"{credentials}@{address}"
 
 
 @dataclass(frozen=True)
@@ -269,10 +271,16 @@ def parse_transport_url(url: str) -> TransportURL:
     _check_cut_password(authority, tail)
     path, _q, query_text = tail.partition("#")[0].partition("?")
     virtual_host = unquote(path[1:]) if path.startswith("/") else None
-    if driver == "embedded" and authority:
+    if driver == "embedded" and authority and not re.fullmatch(r"[^@,]*@", authority):
         raise TransportURLError(_(
             "The embedded broker runs inside Python and takes no host: write embedded:// "
             "or embedded:///<vhost>."))
+    if driver == "embedded" and authority:  # credentials only: embedded://user:pass@/vhost
+        username, colon, secret = authority[:-1].partition(":")
+        hosts: tuple[Host, ...] = (Host("", 0, unquote(username),
+                                        unquote(secret) if colon else None),)
+        query, warnings = _parse_query(query_text)
+        return TransportURL(driver, hosts, virtual_host, query, tuple(warnings))
     pieces = authority.split(",") if authority else []
     hosts = tuple(_parse_host(piece, number, "@" in ",".join(pieces[number:]))
                   for number, piece in enumerate(pieces, 1))
@@ -476,7 +484,7 @@ def open_connection(url: str | TransportURL, timeout: float = 5.0,
     def failed(error: BaseException, _interval: float = 0) -> None:
         failures.append(_("{address}: {reason}.",
                           address=_address(connection.hostname, connection.port),
-                          reason=_reason(error, connection, parsed.vhost)))
+                          reason=failure_reason(error, connection, parsed.vhost)))
 
     try:
         connection.ensure_connection(errback=failed, max_retries=len(urls) - 1,
@@ -489,7 +497,7 @@ def open_connection(url: str | TransportURL, timeout: float = 5.0,
     return connection
 
 
-def _reason(error: BaseException, connection: kombu.Connection, vhost: str) -> str:
+def failure_reason(error: BaseException, connection: kombu.Connection, vhost: str) -> str:
     """Why one host failed, in plain words, from what kombu or py-amqp raised."""
     cause = error.__cause__ if isinstance(error, KombuError) and error.__cause__ else error
     code = getattr(cause, "code", None)

@@ -37,6 +37,9 @@ on both):
   ``message-ttl``, ``expires``, ``dead-letter-exchange`` and ``-routing-key``, on the
   queues they match now and later, resolved with a queue's own arguments as RabbitMQ
   does; other keys refused;
+* users as RabbitMQ keeps them (``guest``/``guest`` by default, ``add_user``): a wrong
+  user name or password is refused with ``ACCESS_REFUSED`` (403) and RabbitMQ's text
+  (vhosts are still made at their first connection, where RabbitMQ refuses an unknown one);
 * arguments with no effect on one in-memory node are accepted (``x-queue-mode``, the
   locators, ``x-quorum-initial-group-size``, ``x-max-in-memory-*``); so are the
   ``x-`` arguments no queue type knows, as RabbitMQ accepts them.

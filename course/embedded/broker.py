@@ -17,6 +17,9 @@ from .delivery import Messaging
 from .model import DELIVERY_BATCH, WAKE, Channel, Connection, Delivery, VHost, clock
 from .policies import Policies
 
+#: The user a fresh RabbitMQ has (``guest``/``guest``, allowed from loopback only).
+DEFAULT_USERS = {"guest": "guest"}
+
 
 class Broker(Declarations, Messaging, DeadLettering, Policies):
     """Every vhost of the embedded broker, and every open connection to it."""
@@ -30,6 +33,8 @@ class Broker(Declarations, Messaging, DeadLettering, Policies):
         self._death_check = float("inf")  # earliest moment a message may expire to a DLX
         self._orphans: deque[Connection] = deque()
         self.stopped = False  # between stop() and start(): connections are refused
+        #: User name -> password, as ``rabbitmqctl add_user`` keeps them; RabbitMQ's default.
+        self.users: dict[str, str] = dict(DEFAULT_USERS)
 
     # -- connections and channels ------------------------------------------------------
 
@@ -45,11 +50,22 @@ class Broker(Declarations, Messaging, DeadLettering, Policies):
         while self._orphans:
             self._close_connection(self._orphans.popleft())
 
-    def connect(self, vhost: str = "/", name: str = "") -> Connection:
+    def add_user(self, name: str, password: str) -> None:
+        """``rabbitmqctl add_user name password`` (or change the password of ``name``)."""
+        with self.lock:
+            self.users[name] = password
+
+    def connect(self, vhost: str = "/", name: str = "", userid: str = "guest",
+                password: str = "guest") -> Connection:
+        """A new connection; refused as RabbitMQ refuses a wrong user name or password."""
         with self.lock:
             self._reap()
             if self.stopped:
                 raise ConnectionRefusedError(111, "Connection refused")
+            if self.users.get(userid) != password:
+                raise amqp_errors.AccessRefused(
+                    "ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. "
+                    "For details see the broker logfile.", (0, 0), reply_code=403)
             conn = Connection(self._vhost(vhost), self.lock, name)
             self.connections.append(conn)
             return conn
@@ -200,6 +216,7 @@ class Broker(Declarations, Messaging, DeadLettering, Policies):
             for conn in list(self.connections):
                 self._close_connection(conn)
             self.vhosts.clear()
+            self.users = dict(DEFAULT_USERS)
             self.stopped = False
             self._expiry_check = float("inf")
             self._death_check = float("inf")

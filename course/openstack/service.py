@@ -114,16 +114,21 @@ class Service:
             return self
         self.running = False
         self._stopping.set()
-        for server in self._servers:
-            server.stop()
-        for server in self._servers:
-            server.wait()
+        self.stop_consuming()
         for timer in self._timers:
             if timer is not threading.current_thread():
                 timer.join(5)
         self._timers.clear()
         self.on_stop()
         return self
+
+    def stop_consuming(self) -> None:
+        """Stop the RPC servers alone (requests wait in the queues), and let the requests
+        being handled finish; the timers (the heartbeat) go on until :meth:`stop`."""
+        for server in self._servers:
+            server.stop()
+        for server in self._servers:
+            server.wait()
 
     def cleanup(self) -> None:
         """Stop, and close the transport's connections (the process exits)."""
