@@ -14,7 +14,7 @@ import threading
 import uuid
 
 import pytest
-from helpers import eventually
+from helpers import eventually, unavailable
 
 from course import broker as course_broker
 from course import rabbitmq, rpc, topology
@@ -33,7 +33,7 @@ BACK = 60.0
 def private_node():
     """A RabbitMQ node these tests may stop; stopped for good and removed afterwards."""
     if rabbitmq.find_server() is None:
-        pytest.skip("RabbitMQ is not installed: apt-get install rabbitmq-server")
+        unavailable("RabbitMQ is not installed: apt-get install rabbitmq-server")
     node = rabbitmq.RabbitMQNode.start()
     try:
         yield node
