@@ -205,3 +205,14 @@ def test_evidence_reads_one_text_answer_or_says_how_to_write_it():
     assert no_example.value.message.fields == {"name": "host", "kind": "None"}
     assert example.value.message.fields == {"name": "queue", "example": '"demo"',
                                             "kind": "`list`"}
+
+
+def test_evidence_finds_the_labs_cloud_of_a_kind_or_names_the_cell_to_run():
+    from course.openstack.nova import NovaCloud
+
+    with course.Lab() as lab:
+        with pytest.raises(NotYet) as none:
+            evidence.cloud(NovaCloud, "cloud = lab.nova(...)")
+        assert none.value.message.fields == {"name": "Nova", "cell": "cloud = lab.nova(...)"}
+        cloud = lab.nova(computes=["compute1"])
+        assert evidence.cloud(NovaCloud, "cloud = lab.nova(...)") is cloud

@@ -226,7 +226,7 @@ def test_sender_names_needs_the_sections_run():
 
 def test_checks_say_what_to_run_when_the_lab_is_missing():
     lab = course.Lab()
-    assert says(ex.q4.check(), NOT_YET, "no Nova cloud yet")
+    assert says(ex.q4.check(), NOT_YET, "No Nova runs in this lab yet")
     lab.stop()
     assert says(ex.q4.check(), NOT_YET, "`lab = course.Lab()`")
     assert says(ex.q2.check({"host1": 4, "host2": 4, "host3": 4}), NOT_YET,

@@ -103,7 +103,7 @@ def test_before_any_boot():
     lab = course.Lab()
     try:
         assert says(ex.q1.check("cast", "compute.compute1", "build_and_run_instance"),
-                    NOT_YET, "No Nova is running")
+                    NOT_YET, "No Nova runs in this lab")
         lab.nova(computes=["compute1"], timings=Timings.zero())
         assert says(ex.q2.check(9, 2), NOT_YET, "There is no server `vm1` yet")
     finally:

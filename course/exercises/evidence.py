@@ -9,18 +9,23 @@ instead of failing on it, so a lesson's checks stay short.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from ..i18n import N_
 from ..lab import Lab
+from ..openstack.cloud import Cloud
 from ..topology import Topology
 from .core import NotYet
+
+CloudT = TypeVar("CloudT", bound=Cloud)
 
 NO_LAB = N_("No lab is running: run the cell near the top of this lesson that starts it "
             "(`lab = course.Lab()`), then check again.")
 NOT_NAMES = N_("Write the answer as a set of names in quotes, e.g. `{example}`; "
                "this answer is {kind}.")
 NOT_A_NUMBER = N_("Write the answer as a whole number, e.g. `{example}`; this answer is {kind}.")
+NO_CLOUD = N_("No {name} runs in this lab yet: run the cell that starts it (`{cell}`), then "
+              "check again.")
 NOT_TEXT = N_("Write `{name}` in quotes, e.g. `{example}`; this answer is {kind}.")
 NOT_TEXT_NO_EXAMPLE = N_("Write `{name}` in quotes; this answer is {kind}.")
 
@@ -31,6 +36,15 @@ def lab() -> Lab:
     if current is None:
         raise NotYet(NO_LAB)
     return current
+
+
+def cloud(kind: type[CloudT], cell: str) -> CloudT:
+    """The lab's last cloud of ``kind`` (``NovaCloud``...); ``cell``: the code that starts
+    one, which the message names when there is none."""
+    found = [c for c in lab().clouds if isinstance(c, kind)]
+    if not found:
+        raise NotYet(NO_CLOUD, name=kind.__name__.removesuffix("Cloud"), cell=cell)
+    return found[-1]
 
 
 def topology() -> Topology:

@@ -15,18 +15,15 @@ VM = "vm1"
 
 def _boot() -> tuple[NovaCloud, Any]:
     """The Nova cloud of the running lab and its VM ``vm1``, once it has a host."""
-    clouds = [c for c in evidence.lab().clouds if isinstance(c, NovaCloud)]
-    if not clouds:
-        raise NotYet(N_("This lab runs no Nova cloud yet: run the cell that starts it "
-                        "(`cloud = lab.nova()`)."))
-    server = next((s for s in clouds[-1].servers if s.name == VM), None)
+    cloud = evidence.cloud(NovaCloud, "cloud = lab.nova()")
+    server = next((s for s in cloud.servers if s.name == VM), None)
     if server is None or server.request_id is None:
         raise NotYet(N_("No VM named `{vm}` in this lab: run the cell that boots it, "
                         "then check again."), vm=VM)
     if server.status == "BUILD":
         raise NotYet(N_("`{vm}` is still building: run the cell with `vm.wait()`, "
                         "then check again."), vm=VM)
-    return clouds[-1], server
+    return cloud, server
 
 
 class WhichHost(Exercise):

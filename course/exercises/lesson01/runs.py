@@ -11,12 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ... import rpc
-from ...i18n import N_
 from ...openstack.nova import NovaCloud, Server
 from ...topology import UnknownExchange
 from ...trace import Hop, Trace
 from .. import evidence
-from ..core import NotYet
 
 #: The names lesson 01's own image service uses.
 API, TOPIC, EXCHANGE = "image-api", "images", "openstack"
@@ -154,11 +152,7 @@ def timing_run() -> dict[str, tuple[bool, float]]:
 
 
 def nova_cloud() -> NovaCloud:
-    clouds = [c for c in evidence.lab().clouds if isinstance(c, NovaCloud)]
-    if not clouds:
-        raise NotYet(N_("This lab runs no Nova cloud yet: run the cell of the section on "
-                        "resilience that starts it (`cloud = lab.nova(...)`)."))
-    return clouds[-1]
+    return evidence.cloud(NovaCloud, "cloud = lab.nova(...)")
 
 
 def named(cloud: NovaCloud, name: str) -> list[Server]:

@@ -27,11 +27,10 @@ KINDS = ("cast", "call", "fanout", "reply")
 
 
 def _cloud() -> NovaCloud:
-    clouds = [c for c in evidence.lab().clouds if isinstance(c, NovaCloud)]
-    if not clouds or clouds[-1].db is None:
-        raise NotYet(N_("No Nova is running in this lab: run the cell that starts it "
-                        "(`cloud = lab.nova(...)`), then check again."))
-    return clouds[-1]
+    cloud = evidence.cloud(NovaCloud, "cloud = lab.nova(...)")
+    if cloud.db is None:  # stopped with cloud.stop()
+        raise NotYet(evidence.NO_CLOUD, name="Nova", cell="cloud = lab.nova(...)")
+    return cloud
 
 
 def _server(name: str):

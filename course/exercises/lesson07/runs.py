@@ -17,11 +17,7 @@ NOT_RECEIVED = N_("Write `received` as a list of `(publisher_id, event_type)` pa
 
 
 def nova() -> NovaCloud:
-    clouds = [c for c in evidence.lab().clouds if isinstance(c, NovaCloud)]
-    if not clouds:
-        raise NotYet(N_("No Nova runs in this lab yet: run the cell that starts it "
-                        "(`cloud = lab.nova(...)`), then check again."))
-    return clouds[-1]
+    return evidence.cloud(NovaCloud, "cloud = lab.nova(...)")
 
 
 def notifications(request_id: str | None = None) -> list[dict]:
