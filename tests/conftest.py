@@ -5,11 +5,19 @@ unless it asks for `french`."""
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from urllib.parse import quote
 
 import pytest
-from helpers import embedded_vhost, listening, no_leaked_threads, processes_in, unavailable
+from helpers import (
+    embedded_vhost,
+    listening,
+    no_leaked_threads,
+    processes_in,
+    processes_marked,
+    unavailable,
+)
 
 from course import i18n, rabbitmq
 
@@ -17,6 +25,21 @@ NOT_INSTALLED = (
     "RabbitMQ is not installed: apt-get install rabbitmq-server "
     "(the tests start a private node on 127.0.0.1)"
 )
+
+
+#: Every process the session starts (RabbitMQ nodes, their epmd, notebook kernels) inherits
+#: this variable: what still carries it when the session ends was left running.
+SESSION_VAR = "COURSE_TEST_SESSION"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def leaves_no_process():
+    """No RabbitMQ node, port mapper or kernel the session started outlives it."""
+    marker = os.environ[SESSION_VAR] = uuid.uuid4().hex
+    yield
+    left = [line for line in processes_marked(SESSION_VAR, marker)
+            if "beam.smp" in line or "epmd" in line or "ipykernel" in line]
+    assert left == [], f"the tests left these processes running: {left}"
 
 
 @pytest.fixture(autouse=True)

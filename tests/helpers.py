@@ -116,6 +116,21 @@ def processes_in(folder) -> list[int]:
     return found
 
 
+def processes_marked(name: str, value: str) -> list[str]:
+    """The command lines of the processes whose environment has ``name=value``: what a
+    test session started (its nodes and kernels inherit its environment) and left running."""
+    marker = f"{name}={value}".encode()
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker in environ.read_bytes().split(b"\0"):
+                found.append((environ.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+                             .decode(errors="replace").strip())
+        except OSError:  # gone meanwhile, or not ours to read
+            pass
+    return found
+
+
 def listening(port: int) -> bool:
     """Whether something accepts TCP connections on 127.0.0.1:``port``."""
     try:
