@@ -25,6 +25,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from ...broker import configured_url
@@ -47,6 +48,8 @@ from .service import NovaService
 SERVICES: dict[str, type[NovaService]] = {
     "nova-api": APIService, "nova-conductor": ConductorService,
     "nova-scheduler": SchedulerService, "nova-compute": ComputeService}
+#: How many computes start at once (each mostly waits for the conductor's answers).
+COMPUTE_STARTERS = 8
 #: Statuses ``Server.wait()`` stops at by default.
 FINAL = ("ACTIVE", "ERROR")
 
@@ -300,11 +303,7 @@ class NovaCloud(Cloud):
                     for name in self.cells or {}:
                         self._start("nova-conductor", name, self.cell_urls[name],
                                     cell=cell_db_name(name))
-                    report = self.starting or (lambda done, total: None)
-                    report(0, len(self.compute_hosts))
-                    for done, host in enumerate(self.compute_hosts, 1):
-                        self._start_compute(host)
-                        report(done, len(self.compute_hosts))
+                    self._start_computes()
                 discover_hosts(make_context(self.db, is_admin=True))
                 self._start("nova-api", self.controller, cell=top)
             except BaseException:
@@ -319,20 +318,39 @@ class NovaCloud(Cloud):
                 return name
         raise NotFound(_("No compute host {host} in this cloud.", host=host))
 
-    def _start_compute(self, host: str) -> NovaService:
-        cell = self.cell_of(host)
-        return self._start("nova-compute", host, self.cell_urls[cell], cell=cell_db_name(cell))
+    def _start_computes(self) -> None:
+        """Start the computes side by side, as hosts boot (each waits for the conductor's
+        answers to its start-up calls, so a few at a time overlap those waits), telling
+        ``starting`` how many are up; made in order, so ``services`` lists them in order."""
+        computes = [self._compute(host) for host in self.compute_hosts]
+        report = self.starting or (lambda done, total: None)
+        report(0, len(computes))
+        with ThreadPoolExecutor(min(COMPUTE_STARTERS, len(computes) or 1),
+                                thread_name_prefix="compute-start") as pool:
+            futures = [pool.submit(service.start) for service in computes]
+            for done, future in enumerate(as_completed(futures), 1):
+                report(done, len(computes))
+        for future in futures:
+            future.result()  # the first failure, if any
 
-    def _start(self, binary: str, host: str, url: str | None = None, *, cell: str = CELL1,
-               resources: dict | None = None) -> NovaService:
+    def _compute(self, host: str) -> NovaService:
+        cell = self.cell_of(host)
+        return self._make("nova-compute", host, self.cell_urls[cell], cell=cell_db_name(cell))
+
+    def _make(self, binary: str, host: str, url: str | None = None, *, cell: str = CELL1,
+              resources: dict | None = None) -> NovaService:
+        """One service of this cloud, not started yet."""
         service = make_service(binary, host, url or self.url, self.db.path, self.timings,
                                trace=self.trace, notifications=self.notifications,
                                resources=resources or self.resources, cell=cell,
                                track_instance_changes=self.track_instance_changes,
                                options=self.options)
         self._services[(binary, host)] = service
-        service.start()
         return service
+
+    def _start(self, binary: str, host: str, url: str | None = None, *, cell: str = CELL1,
+               resources: dict | None = None) -> NovaService:
+        return self._make(binary, host, url, cell=cell, resources=resources).start()
 
     def restart(self, binary: str, host: str | None = None) -> NovaService:
         """``systemctl restart``: the process of ``binary`` on ``host`` exits (its
@@ -343,7 +361,7 @@ class NovaCloud(Cloud):
         with self._lock:
             old.cleanup()
             if binary == "nova-compute":
-                return self._start_compute(old.host)
+                return self._compute(old.host).start()
             return self._start(binary, old.host, old.transport.url, cell=old.cell)
 
     def stop(self) -> None:
