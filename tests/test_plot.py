@@ -47,7 +47,7 @@ def test_the_svg_draws_every_point_one_line_per_series_and_the_axes():
 def test_names_and_numbers_in_french(french):
     plot = Plot("nova-compute hosts", "count").points("queues", [(1, 13), (1000, 5008)])
     words = [t.text for t in ET.fromstring(plot.svg()).iter(f"{SVG}text")]
-    assert "hôtes nova-compute" in words and "files d’attente (mesurées)" in words
+    assert "hôtes nova-compute" in words and "files d’attente (mesure)" in words
     assert "6\u202f000" in words
     assert "5\u202f008" in plot.text()
 

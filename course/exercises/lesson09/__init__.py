@@ -186,13 +186,15 @@ class DeadService(Exercise):
 
     def verify(self, dead: Any) -> dict[str, Any]:
         name = evidence.text(dead, "dead", '"nova-conductor:controller"')
-        nova()
+        cloud = nova()
         view = evidence.topology()
         hosts = dead_computes(view)
         if not hosts:
             raise NotYet(N_("No service of this lab is dead now: run the cell of the "
                             "incident (`ex.incident(cloud)`), then check again."))
         binary, _sep, host = name.rpartition(":")
+        if not binary and host in cloud.compute_hosts:  # the host alone names its compute
+            binary = "nova-compute"
         if name.startswith(("compute.", "compute-alt.")):
             binary, host = "nova-compute", name.partition(".")[2]
             if host in hosts:
@@ -214,7 +216,8 @@ class DeadService(Exercise):
                          revisit=Message(REVISIT_INCIDENT))
         topic = binary.removeprefix("nova-")
         queue = view.queues.get(f"{topic}.{host}") or view.queues.get(topic)
-        if queue is not None and queue.consumers:
+        known = {service.name for service in cloud.services}
+        if f"{binary}:{host}" in known and queue is not None and queue.consumers:
             raise NotYet(N_("`{service}` consumes `{queue}` ({consumers} consumer(s)): it "
                             "runs. {revisit}"), service=name, queue=queue.name,
                          consumers=queue.consumers, revisit=Message(REVISIT_INCIDENT))

@@ -25,7 +25,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from ...broker import configured_url
@@ -48,8 +47,6 @@ from .service import NovaService
 SERVICES: dict[str, type[NovaService]] = {
     "nova-api": APIService, "nova-conductor": ConductorService,
     "nova-scheduler": SchedulerService, "nova-compute": ComputeService}
-#: How many computes start at once (each mostly waits for the conductor's answers).
-COMPUTE_STARTERS = 8
 #: Statuses ``Server.wait()`` stops at by default.
 FINAL = ("ACTIVE", "ERROR")
 
@@ -319,19 +316,13 @@ class NovaCloud(Cloud):
         raise NotFound(_("No compute host {host} in this cloud.", host=host))
 
     def _start_computes(self) -> None:
-        """Start the computes side by side, as hosts boot (each waits for the conductor's
-        answers to its start-up calls, so a few at a time overlap those waits), telling
-        ``starting`` how many are up; made in order, so ``services`` lists them in order."""
-        computes = [self._compute(host) for host in self.compute_hosts]
+        """Start the computes one after the other (so their service records keep the order
+        of ``computes``), telling ``starting`` how many are up."""
         report = self.starting or (lambda done, total: None)
-        report(0, len(computes))
-        with ThreadPoolExecutor(min(COMPUTE_STARTERS, len(computes) or 1),
-                                thread_name_prefix="compute-start") as pool:
-            futures = [pool.submit(service.start) for service in computes]
-            for done, future in enumerate(as_completed(futures), 1):
-                report(done, len(computes))
-        for future in futures:
-            future.result()  # the first failure, if any
+        report(0, len(self.compute_hosts))
+        for done, host in enumerate(self.compute_hosts, 1):
+            self._compute(host).start()
+            report(done, len(self.compute_hosts))
 
     def _compute(self, host: str) -> NovaService:
         cell = self.cell_of(host)
