@@ -65,8 +65,8 @@ def incident():
     lab = course.Lab()
     cloud = lab.nova(computes=["compute1", "compute2", "compute3"], timings=Timings.zero(),
                      notifications="unversioned")
-    for vm in [cloud.boot(f"vm{n}") for n in (1, 2, 3)]:
-        assert vm.wait() == "ACTIVE"
+    for n in (1, 2, 3):
+        assert cloud.boot(f"vm{n}").wait() == "ACTIVE"
     yield lab, cloud
     lab.stop()
 

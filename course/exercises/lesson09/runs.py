@@ -92,15 +92,16 @@ def mapping(answer: Any, example: str) -> dict[str, str]:
 
 
 def incident(cloud: NovaCloud, rng: random.Random | None = None) -> None:
-    """On a running Nova with a VM on each compute: one compute's RPC server stops and a
+    """On a running Nova with VMs: the RPC server of a compute that runs one stops, and a
     request to it waits; another compute is restarted (a new process: its old reply queue
     stays behind).  Which is which is drawn at random, and not said: the learner reads it
     from the broker."""
     rng = rng or random.Random()
-    dead, restarted = rng.sample(list(cloud.compute_hosts), 2)
+    servers = {s.host: s for s in cloud.servers if s.status == "ACTIVE"}
+    dead = rng.choice(sorted(servers))
+    restarted = rng.choice([h for h in cloud.compute_hosts if h != dead])
     cloud.compute(dead).stop()
-    vm = next(s for s in cloud.servers if s.host == dead)
-    vm.stop()  # stop_instance: a cast to compute.<dead>, which nobody consumes now
+    servers[dead].stop()  # stop_instance: a cast to compute.<dead>, which nobody consumes now
     cloud.restart("nova-compute", restarted)
     lab = evidence.lab()
     lab.wait_until(lambda: (lab.topology().queues.get(f"compute.{dead}") or _none).messages)
