@@ -43,6 +43,9 @@ from .widgets import ProgressBar, QueueMonitor
 CloudT = TypeVar("CloudT", bound=Cloud)
 
 
+#: From this many computes on, ``lab.nova`` shows a progress bar while they start.
+STARTING_BAR_FROM = 10
+
 #: The name of the API broker (nova-api, nova-scheduler, the super-conductor) in
 #: :attr:`Lab.brokers`.
 API_BROKER = "api"
@@ -100,7 +103,9 @@ class Lab:
     def nova(self, computes: Any = ("compute1", "compute2"), *,
              cells: Mapping[str, Any] | None = None, **options: Any) -> NovaCloud:
         """Start nova-api, -conductor, -scheduler and one nova-compute per host;
-        ``boot_many`` shows a progress bar.
+        ``boot_many`` shows a progress bar, and so does the start of many computes.
+        ``options``: as :class:`~course.openstack.nova.NovaCloud`'s (``options=`` sets
+        every service's ``[oslo_messaging_rabbit]``, ``timings=``...).
 
         ``cells={"cell1": ["compute1", "compute2"], "cell2": ["compute3"]}``: cells v2
         with a broker per cell.  nova-api, nova-scheduler and the super-conductor stay on
@@ -109,9 +114,12 @@ class Lab:
         ``cell1`` is made with ``add_vhost``, or must exist).
         """
         options.setdefault("progress", ProgressBar(_("booting")))
+        hosts = list(computes) if cells is None else [h for c in cells.values() for h in c]
+        if len(hosts) >= STARTING_BAR_FROM:
+            options.setdefault("starting", ProgressBar(_("starting computes")))
         if cells is None:
             return self._add(NovaCloud(url=self.url, trace=self.trace,
-                                       computes=tuple(computes), **options))
+                                       computes=tuple(hosts), **options))
         urls = {name: self._cell_broker(name) for name in cells}
         cloud = self._add(NovaCloud(url=self.url, trace=self.trace, cells=cells,
                                     cell_urls=urls, **options))

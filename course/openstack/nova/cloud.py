@@ -55,17 +55,19 @@ def make_service(binary: str, host: str, url: str | None = None,
                  database: Database | str | None = None, timings: Timings | None = None, *,
                  trace: Trace | None = None, notifications: bool | str | Notifications = False,
                  resources: dict | None = None, cell: str = CELL1,
-                 track_instance_changes: bool = True) -> NovaService:
+                 track_instance_changes: bool = True,
+                 options: dict | None = None) -> NovaService:
     """One Nova service, not started.  ``database``: a path (or ``file:`` URI) or a
     :class:`Database`; for nova-compute it only gives access to Placement.  ``cell``:
     the cell database of its ``[database] connection``.  ``track_instance_changes``:
     ``[filter_scheduler] track_instance_changes`` (nova-compute's fanouts to the
-    schedulers)."""
+    schedulers).  ``options``: its ``[oslo_messaging_rabbit]`` settings
+    (``{"rabbit_quorum_queue": True}``)."""
     if binary not in SERVICES:
         raise ValueError(_("Unknown Nova service {binary}: choose one of {choices}.",
                            binary=binary, choices=", ".join(SERVICES)))
     kwargs: dict[str, Any] = dict(database=database, timings=timings,
-                                  notifications=notifications, cell=cell)
+                                  notifications=notifications, cell=cell, options=options)
     if binary == "nova-compute":
         kwargs.update(resources=resources, track_instance_changes=track_instance_changes)
     service = SERVICES[binary](host, url, trace, **kwargs)
@@ -217,7 +219,10 @@ class NovaCloud(Cloud):
     ``progress``: told ``(done, total)`` while :meth:`boot_many` waits (a lab passes
     a progress bar).  ``cells``: cell name -> its computes (instead of ``computes``),
     each cell on ``cell_urls[name]`` (default :func:`.cells.cell_url`).
-    ``track_instance_changes``: ``[filter_scheduler]``'s option.  Unlike the other
+    ``track_instance_changes``: ``[filter_scheduler]``'s option.  ``options``: every
+    service's ``[oslo_messaging_rabbit]`` settings (``{"rabbit_quorum_queue": True}``),
+    as in nova.conf.  ``starting``: told ``(done, total)`` while the computes start.
+    Unlike the other
     projects' clouds, a stopped Nova cloud can be started again: it starts afresh, with
     a new database.
     """
@@ -230,7 +235,8 @@ class NovaCloud(Cloud):
                  progress: Callable[[int, int], None] | None = None,
                  cells: Mapping[str, Iterable[str]] | None = None,
                  cell_urls: Mapping[str, str] | None = None,
-                 track_instance_changes: bool = True) -> None:
+                 track_instance_changes: bool = True, options: dict | None = None,
+                 starting: Callable[[int, int], None] | None = None) -> None:
         super().__init__(url, trace)
         #: cell name -> its computes; None for a single-cell cloud (cell1 on ``url``).
         self.cells = ({name: list(hosts) for name, hosts in cells.items()}
@@ -256,6 +262,8 @@ class NovaCloud(Cloud):
         self.api_only = api_only
         self.progress = progress
         self.track_instance_changes = track_instance_changes
+        self.options = dict(options or {})
+        self.starting = starting
         self.db: Database | None = None
         self._services: dict[tuple[str, str], NovaService] = {}
         self._servers: dict[str, Server] = {}
@@ -292,10 +300,7 @@ class NovaCloud(Cloud):
                     for name in self.cells or {}:
                         self._start("nova-conductor", name, self.cell_urls[name],
                                     cell=cell_db_name(name))
-                    for host in self.compute_hosts:
-                        cell = self.cell_of(host)
-                        self._start("nova-compute", host, self.cell_urls[cell],
-                                    cell=cell_db_name(cell))
+                    self._start_computes()
                 discover_hosts(make_context(self.db, is_admin=True))
                 self._start("nova-api", self.controller, cell=top)
             except BaseException:
@@ -310,15 +315,45 @@ class NovaCloud(Cloud):
                 return name
         raise NotFound(_("No compute host {host} in this cloud.", host=host))
 
-    def _start(self, binary: str, host: str, url: str | None = None, *, cell: str = CELL1,
-               resources: dict | None = None) -> NovaService:
+    def _start_computes(self) -> None:
+        """Start the computes one after the other (so their service records keep the order
+        of ``computes``), telling ``starting`` how many are up."""
+        report = self.starting or (lambda done, total: None)
+        report(0, len(self.compute_hosts))
+        for done, host in enumerate(self.compute_hosts, 1):
+            self._compute(host).start()
+            report(done, len(self.compute_hosts))
+
+    def _compute(self, host: str) -> NovaService:
+        cell = self.cell_of(host)
+        return self._make("nova-compute", host, self.cell_urls[cell], cell=cell_db_name(cell))
+
+    def _make(self, binary: str, host: str, url: str | None = None, *, cell: str = CELL1,
+              resources: dict | None = None) -> NovaService:
+        """One service of this cloud, not started yet."""
         service = make_service(binary, host, url or self.url, self.db.path, self.timings,
                                trace=self.trace, notifications=self.notifications,
                                resources=resources or self.resources, cell=cell,
-                               track_instance_changes=self.track_instance_changes)
+                               track_instance_changes=self.track_instance_changes,
+                               options=self.options)
         self._services[(binary, host)] = service
-        service.start()
         return service
+
+    def _start(self, binary: str, host: str, url: str | None = None, *, cell: str = CELL1,
+               resources: dict | None = None) -> NovaService:
+        return self._make(binary, host, url, cell=cell, resources=resources).start()
+
+    def restart(self, binary: str, host: str | None = None) -> NovaService:
+        """``systemctl restart``: the process of ``binary`` on ``host`` exits (its
+        connections close; its reply queue stays until ``x-expires`` removes it, as
+        oslo's does) and a new process starts, with new queue names unless
+        ``use_queue_manager`` is set.  Returns the new service."""
+        old = self.service(binary, host)
+        with self._lock:
+            old.cleanup()
+            if binary == "nova-compute":
+                return self._compute(old.host).start()
+            return self._start(binary, old.host, old.transport.url, cell=old.cell)
 
     def stop(self) -> None:
         """Stop every service, close its connections, forget the in-memory database."""
