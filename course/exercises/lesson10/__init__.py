@@ -165,8 +165,9 @@ class YourDeployment(Capstone):
            "in order; each section either clears a suspect or names it."),
         N_("Look for the one line that differs: a service `down` (section 1, column "
            "`state`), a queue with `messages` but 0 `consumers` (section 2), a routing key "
-           "that reaches `(no queue)` (section 3), a `notifications.*` queue that grows or a "
-           "`reply_*` queue with 0 consumers (sections 5 and 6), or a log in section 1."),
+           "that reaches `(no queue)` (section 3), a `notifications.*` queue that grows "
+           "(section 5), a `reply_*` queue with 0 consumers whose replies went to no service "
+           "of the cloud (section 6), or a log in section 1."),
     )
     solution_code = METHOD
     explanation = N_("The solution is the method as code: the logs, the service list read "

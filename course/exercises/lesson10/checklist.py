@@ -45,8 +45,8 @@ def seed(value: Any = None) -> int:
     if value is not None:
         number = _whole(value)
         if number is None:
-            raise SeedInvalid(_("A seed is a whole number, such as 2026, not {value!r}.",
-                                value=value))
+            raise SeedInvalid(_("A seed is a whole number, such as 2026, not {value}.",
+                                value=repr(value)))
         print(_("Seed {seed}, as written in this cell: everyone who writes it gets the same "
                 "broken labs.", seed=str(number)))
         return number
@@ -54,8 +54,8 @@ def seed(value: Any = None) -> int:
     if given:
         number = _whole(given)
         if number is None:
-            raise SeedInvalid(_("${variable} is {value!r}: a seed is a whole number, such "
-                                "as 2026.", variable=SEED_VARIABLE, value=given))
+            raise SeedInvalid(_("${variable} is {value}: a seed is a whole number, such "
+                                "as 2026.", variable=SEED_VARIABLE, value=repr(given)))
         print(_("Seed {seed}, from ${variable}: the whole class gets the same broken labs.",
                 seed=str(number), variable=SEED_VARIABLE))
         return number
