@@ -115,7 +115,7 @@ class Capstone(Exercise):
                                  **options)
         return self.broken
 
-    def verify(self, diagnosis: Any) -> dict[str, str]:
+    def verify(self, diagnosis: Any) -> dict[str, Any]:
         broken = self.broken
         if broken is None:
             raise NotYet(NO_LAB, cell=self.cell)
