@@ -29,9 +29,14 @@ TOO_MANY = N_("This lab hides {total} fault(s), not {count}.")
 EXAMPLE = '{"fault": "stopped-service", "service": "nova-compute", "host": "compute2"}'
 
 
-def parts(claim: Mapping[str, str], keys: tuple[str, ...]) -> str:
-    """``fault`` is ``x``, ``host`` is ``y``: the parts of a claim, as code."""
-    return ", ".join(f"`{key}` is `{claim[key]}`" for key in ("fault", *keys))
+PART = N_("`{key}` is `{value}`")
+
+
+def parts(claim: Mapping[str, str], keys: tuple[str, ...]) -> Joined:
+    """``fault`` is ``x``, ``host`` is ``y``: the parts of a claim, as code (translated
+    when shown, as every message)."""
+    return Joined(tuple(Message(PART, {"key": key, "value": claim[key]})
+                        for key in ("fault", *keys)), separator=", ")
 
 
 def read(answer: Any) -> list[dict[str, str]]:
@@ -93,7 +98,7 @@ class Diagnosis(Exercise):
     def qualified_call(self) -> str:
         return f"broken.{self.call}"
 
-    def verify(self, diagnosis: Any) -> dict[str, str]:
+    def verify(self, diagnosis: Any) -> dict[str, Joined]:
         claims = read(diagnosis)
         if len(claims) > len(self.faults):
             raise NotYet(TOO_MANY, total=len(self.faults), count=len(claims))
@@ -109,4 +114,5 @@ class Diagnosis(Exercise):
         if len(found) < len(self.faults):
             raise NotYet(N_("{sentences}"), sentences=Joined((*right, Message(MORE, {
                 "found": len(found), "total": len(self.faults)}))))
-        return {"faults": "; ".join(parts(f.answer(), KINDS[f.kind].keys) for f in found)}
+        return {"faults": Joined(tuple(parts(f.answer(), KINDS[f.kind].keys) for f in found),
+                                 separator="; ")}
