@@ -20,6 +20,7 @@ from ..i18n import _
 from ..transport_url import mask_url
 from . import heartbeat
 from .exceptions import MessageDeliveryFailure
+from .gate import Gate
 
 LOG = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ class Link(Protocol):
     options, new connections, and a place among the consumers the transport stops."""
 
     conf: dict[str, Any]
+    #: The process's gate: its consumers wait at it while the process is paused.
+    gate: Gate
 
     @property
     def is_embedded(self) -> bool: ...
@@ -96,6 +99,7 @@ class ConsumerThread:
             raise self._error
 
     def _run(self) -> None:
+        self.transport.gate.enlist()
         delays = retry_delays(self.transport.conf)
         first = True
         while not self._stop.is_set():
@@ -137,7 +141,11 @@ class ConsumerThread:
                     consumers[name].consume()
             self._ready.set()
             beats = heartbeat.enabled(self.transport.conf, conn)
+            gate = self.transport.gate
             while not self._stop.is_set():
+                gate.hold(self._stop)  # paused: nothing read, nothing acked, no heartbeat
+                if self._stop.is_set():
+                    break
                 if beats:  # oslo's consume loop: the listening connection's heartbeats
                     heartbeat.check(self.transport.conf, conn)
                 try:
@@ -158,6 +166,9 @@ class ConsumerThread:
                                                                              message)])
 
     def _deliver(self, queue: kombu.Queue, body: dict, message: kombu.Message) -> None:
+        self.transport.gate.hold(self._stop)  # paused in the middle of a batch
+        if self._stop.is_set():  # left unacked: the broker requeues it when we close
+            return
         offset = (message.headers or {}).get("x-stream-offset")
         if offset is not None and queue.consumer_arguments:  # oslo's next_stream_offset
             queue.consumer_arguments = {**queue.consumer_arguments,
@@ -185,11 +196,17 @@ class ConsumerThread:
         except Exception:  # the broker may be gone already
             LOG.debug("closing %s failed", self.name, exc_info=True)
 
-    def stop(self) -> None:
-        self._stop.set()
+    def nudge(self) -> None:
+        """Make a thread blocked in the embedded broker's drain_events look at its stop
+        flag and its gate now (on RabbitMQ it looks every STOP_CHECK_SECONDS)."""
         conn = self._conn
         if conn is not None and self.transport.is_embedded:
-            broker.wake(conn)  # unblock drain_events at once
+            broker.wake(conn)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.transport.gate.wake()  # a paused consumer stops without reading anything
+        self.nudge()  # unblock drain_events at once
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(10)
         self._thread = None

@@ -22,6 +22,8 @@ from typing import Any
 
 import kombu
 
+from .gate import Gate
+
 LOG = logging.getLogger(__name__)
 
 
@@ -47,8 +49,9 @@ class HeartbeatThread:
     reconnects."""
 
     def __init__(self, conf: dict[str, Any], conn: kombu.Connection, lock: threading.Lock,
-                 on_error: Callable[[], None], name: str) -> None:
+                 on_error: Callable[[], None], name: str, gate: Gate) -> None:
         self.conf, self.conn, self.lock, self.on_error = conf, conn, lock, on_error
+        self.gate = gate
         self.interval = conf["heartbeat_timeout_threshold"] / conf["heartbeat_rate"] / 2.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"{name} heartbeat",
@@ -56,7 +59,9 @@ class HeartbeatThread:
         self._thread.start()
 
     def _run(self) -> None:
+        self.gate.enlist()
         while not self._stop.wait(self.interval):
+            self.gate.hold(self._stop)  # a paused process sends no heartbeat
             with self.lock:
                 if self._stop.is_set():
                     return
@@ -76,3 +81,4 @@ class HeartbeatThread:
         """Stop checking; the thread ends as soon as it holds the lock (the caller may hold
         it now, so it is not waited for)."""
         self._stop.set()
+        self.gate.wake()
