@@ -12,6 +12,7 @@ from helpers import eventually
 from course import rpc
 from course.errors import CourseError
 from course.openstack.service import Service
+from course.trace import Trace
 
 pytestmark = pytest.mark.usefixtures("stops_its_threads")
 
@@ -57,8 +58,22 @@ def echo(broker):
         service.cleanup()
 
 
-def cast(url, n, server="host1"):
-    transport = rpc.get_transport(url, "pause-test", service="caller")
+#: Heartbeats of 2 s (a lab's setting) and oslo's fastest reconnection.
+HEARTBEATS = {"heartbeat_timeout_threshold": 2, "rabbit_retry_interval": 1,
+              "rabbit_retry_backoff": 0, "kombu_reconnect_delay": 0}
+
+
+def ready(broker, name):
+    """Ready messages in ``name`` now: a passive declare, live on both brokers."""
+    conn = broker.connect()
+    try:
+        return conn.channel().queue_declare(name, passive=True).message_count
+    finally:
+        conn.close()
+
+
+def cast(url, n, server="host1", trace=None):
+    transport = rpc.get_transport(url, "pause-test", service="caller", trace=trace)
     try:
         client = rpc.get_rpc_client(transport, rpc.Target(topic="echo", server=server))
         for i in range(n):
@@ -133,3 +148,67 @@ def test_report_state_stops_while_paused(broker, clouds):
     assert eventually(lambda: compute_state() == "down", 10)
     compute.resume()
     assert eventually(lambda: compute_state() == "up", 10)
+
+
+def test_the_broker_closes_a_paused_service_and_resume_reconnects(broker):
+    """Paused past its heartbeat timeout, the service's connections are closed by the broker
+    (RabbitMQ and the embedded broker alike): the casts pushed to it, never read so never
+    acked, go back to ``echo.host1`` flagged redelivered.  Resumed, it finds its connection
+    gone, reconnects, declares its queues again and handles each cast once."""
+    trace = Trace()
+    echo = Echo("host1", broker.url, trace=trace, options=HEARTBEATS)
+    try:
+        echo.start()
+        echo.pause()
+        cast(broker.url, 3, trace=trace)
+        assert eventually(lambda: ready(broker, "echo.host1") == 3, 30)  # requeued
+        assert echo.state == "paused" and echo.recorder.got == []
+        echo.resume()
+        assert eventually(lambda: echo.recorder.got == [0, 1, 2], 30)
+        delivered = [e for e in trace.events if e.action == "deliver" and e.kind == "cast"]
+        assert len(delivered) == 3 and all(e.redelivered for e in delivered)
+        assert trace.outcomes()["redelivered"] == 3
+        lines = trace.connections()
+        assert "echo on host1: reconnected to the broker" in lines
+        lost = [line for line in lines if "reconnected" not in line]
+        assert lost
+        if broker.kind == "embedded":
+            assert lost[0] == ("echo on host1: connection closed by the broker: missed "
+                               "heartbeats from client, timeout: 2s")
+        else:  # RabbitMQ logs its reason; its client only sees the reset
+            assert lost[0].startswith("echo on host1: connection lost: ")
+    finally:
+        echo.cleanup()
+
+
+def test_no_heartbeat_no_close(broker):
+    """A service that asked for no heartbeat (0) is never closed for its silence: paused
+    while another one (2 s) is closed, it still holds what it was sent."""
+    silent = Echo("host1", broker.url, options=HEARTBEATS)
+    without = Echo("host2", broker.url, options={**HEARTBEATS,
+                                                 "heartbeat_timeout_threshold": 0})
+    try:
+        silent.start()
+        without.start()
+        silent.pause()
+        without.pause()
+        cast(broker.url, 1, "host1")
+        cast(broker.url, 1, "host2")
+        assert eventually(lambda: ready(broker, "echo.host1") == 1, 30)
+        assert ready(broker, "echo.host2") == 0  # still pushed to its open connection
+        without.resume()
+        assert eventually(lambda: without.recorder.got == [0])
+    finally:
+        silent.cleanup()
+        without.cleanup()
+
+
+def test_connection_lines_in_french(french):
+    trace = Trace()
+    trace.record("disconnect", "connection", "nova-compute:compute1",
+                 detail="broker:missed heartbeats from client, timeout: 2s")
+    trace.record("reconnect", "connection", "nova-compute:compute1")
+    assert trace.connections() == [
+        "nova-compute sur compute1\u00a0: connexion fermée par le courtier\u00a0: missed "
+        "heartbeats from client, timeout: 2s",
+        "nova-compute sur compute1\u00a0: reconnecté au courtier"]

@@ -17,6 +17,7 @@ from amqp import exceptions as amqp_errors
 from .. import broker
 from ..errors import BrokerUnreachable, CourseError
 from ..i18n import _
+from ..trace import Trace
 from ..transport_url import mask_url
 from . import heartbeat
 from .exceptions import MessageDeliveryFailure
@@ -32,6 +33,10 @@ class Link(Protocol):
     conf: dict[str, Any]
     #: The process's gate: its consumers wait at it while the process is paused.
     gate: Gate
+    #: Where its consumers record their lost connections and reconnections, as whom.
+    trace: Trace | None
+    service: str
+    broker: str
 
     @property
     def is_embedded(self) -> bool: ...
@@ -123,6 +128,7 @@ class ConsumerThread:
     def _consume(self) -> None:
         conn = self._conn = self.transport.connect()
         consumers: dict[str, kombu.Consumer] = {}
+        again = self._ready.is_set()  # consumed before: this is a reconnection
         try:
             channel = conn.channel()
             if self.prefetch:
@@ -140,25 +146,44 @@ class ConsumerThread:
                     consumers[name] = self._consumer(channel, queue)
                     consumers[name].consume()
             self._ready.set()
+            if again:
+                self._record("reconnect")
             beats = heartbeat.enabled(self.transport.conf, conn)
+            wait = (heartbeat.interval(self.transport.conf) if beats else None)
+            if not self.transport.is_embedded:  # RabbitMQ cannot wake it: it looks itself
+                wait = min(wait or STOP_CHECK_SECONDS, STOP_CHECK_SECONDS)
             gate = self.transport.gate
             while not self._stop.is_set():
                 gate.hold(self._stop)  # paused: nothing read, nothing acked, no heartbeat
                 if self._stop.is_set():
                     break
+                if not conn.connected:  # oslo's _consume: an ack failed, the client knows
+                    raise conn.recoverable_connection_errors[0](  # its connection is gone
+                        "Connection reset by peer (found when acknowledging)")
                 if beats:  # oslo's consume loop: the listening connection's heartbeats
                     heartbeat.check(self.transport.conf, conn)
                 try:
-                    conn.drain_events(timeout=None if self.transport.is_embedded
-                                      else STOP_CHECK_SECONDS)
+                    conn.drain_events(timeout=wait)
                 except TimeoutError:
                     pass
+        except Exception as error:
+            if self._ready.is_set() and not self._stop.is_set():
+                reason = broker.close_reason(conn)
+                self._record("disconnect", f"broker:{reason}" if reason
+                             else f"{type(error).__name__}: {mask_url(str(error))}")
+            raise
         finally:
             if self._stop.is_set():
                 self._close(conn, consumers.values())
             else:  # lost: the next connection declares the same queues again
                 self._close(conn, (), delete=False)
             self._conn = None
+
+    def _record(self, action: str, detail: str = "") -> None:
+        trace = self.transport.trace
+        if trace is not None:
+            trace.record(action, "connection", self.transport.service, detail=detail,
+                         broker=self.transport.broker)
 
     def _consumer(self, channel: Any, queue: kombu.Queue) -> kombu.Consumer:
         return kombu.Consumer(channel, [queue(channel)], accept=["json"], auto_declare=False,

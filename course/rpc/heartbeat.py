@@ -8,9 +8,9 @@ threshold/rate/2 seconds: ``heartbeat_check`` sends a heartbeat when one is due 
 when the broker has been silent too long.  A listening connection checks inside its
 consume loop (``course.rpc.consumer``).
 
-The embedded broker lives in the learner's process: its kombu transport says it has no
-heartbeats (``supports_heartbeats`` false), so nothing is asked for or sent there, as oslo
-does with such a transport, and its connections never miss one.
+Both brokers negotiate the heartbeat and close a connection that misses them (the embedded
+broker as RabbitMQ 3.10 does: :mod:`course.embedded.heartbeats`); a process paused
+(:mod:`.gate`) sends none.
 """
 
 from __future__ import annotations
@@ -27,9 +27,14 @@ from .gate import Gate
 LOG = logging.getLogger(__name__)
 
 
-def threshold(conf: dict[str, Any], embedded: bool) -> float:
-    """The heartbeat a new connection asks for: 0 (none) on the embedded broker."""
-    return 0 if embedded else conf["heartbeat_timeout_threshold"]
+def threshold(conf: dict[str, Any]) -> float:
+    """The heartbeat a new connection asks for (0 or less: none, as oslo)."""
+    return max(conf["heartbeat_timeout_threshold"], 0)
+
+
+def interval(conf: dict[str, Any]) -> float:
+    """How often oslo looks at a connection's heartbeats: threshold/rate/2 seconds."""
+    return conf["heartbeat_timeout_threshold"] / conf["heartbeat_rate"] / 2.0
 
 
 def enabled(conf: dict[str, Any], conn: kombu.Connection) -> bool:
@@ -52,7 +57,7 @@ class HeartbeatThread:
                  on_error: Callable[[], None], name: str, gate: Gate) -> None:
         self.conf, self.conn, self.lock, self.on_error = conf, conn, lock, on_error
         self.gate = gate
-        self.interval = conf["heartbeat_timeout_threshold"] / conf["heartbeat_rate"] / 2.0
+        self.interval = interval(conf)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"{name} heartbeat",
                                         daemon=True)

@@ -130,7 +130,7 @@ class Transport:
     def connect(self, timeout: float = 5.0) -> kombu.Connection:
         """A new connection, asking for oslo's heartbeats (``heartbeat_timeout_threshold``)."""
         return broker.connect(self.connect_url, timeout=timeout,
-                              heartbeat=heartbeat.threshold(self.conf, self.is_embedded))
+                              heartbeat=heartbeat.threshold(self.conf))
 
     # -- exchanges every publisher declares before it publishes --------------------------
 
