@@ -181,3 +181,40 @@ def test_the_queue_manager_counts_per_process_and_starts_over_with_it(url):
         assert reply_name(again) == "reply_cmp9:nova-compute:1"
     finally:
         again.cleanup()
+
+
+def a_non_durable_control_exchange(side):
+    """What a service with oslo's defaults left: the ``nova`` exchange, not durable."""
+    import kombu
+
+    with side.connect() as conn:
+        kombu.Exchange("nova", "topic", durable=False)(conn.default_channel).declare()
+
+
+def test_durable_options_on_a_non_durable_control_exchange_fall_back_as_oslo(vhosts, procs):
+    """A service with ``amqp_durable_queues`` finds ``nova`` declared not durable by another:
+    RabbitMQ refuses the durable declaration (406, inequivalent arg 'durable'), and oslo
+    declares the exchange and the queue again, not durable (``_declare_fallback_nondurable``,
+    ``Connection._publish``); the course does the same, so both clouds work and declare the
+    same queues."""
+    procs.options = {"amqp_durable_queues": True}
+    sides = {"course": vhosts(), "oslo": vhosts()}
+    for side in sides.values():
+        a_non_durable_control_exchange(side)
+    for library, side in sides.items():
+        run_a_small_cloud(side, procs, library)
+    running = agreed(sides, settled)
+    assert normalized(running["course"]) == normalized(running["oslo"])
+    assert running["course"].exchanges["nova"].durable is False
+    assert running["course"].queues["compute"].durable is False
+
+
+def test_quorum_options_on_a_non_durable_control_exchange_are_refused_as_by_oslo(side, procs):
+    """The fallback keeps the queue's arguments: a quorum queue that is not durable, which
+    RabbitMQ refuses; the server does not start, in either library."""
+    a_non_durable_control_exchange(side)
+    procs.options = {"rabbit_quorum_queue": True}
+    with pytest.raises(rpc.MessageDeliveryFailure, match="non-durable"):
+        procs.course_server(side, "cmp1", Compute("cmp1"))
+    with pytest.raises(om.MessageDeliveryFailure, match="non-durable"):
+        procs.oslo_server(side, "cmp1", Compute("cmp1"))

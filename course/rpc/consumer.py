@@ -19,7 +19,7 @@ from ..errors import BrokerUnreachable, CourseError
 from ..i18n import _
 from ..trace import Trace
 from ..transport_url import mask_url
-from . import heartbeat
+from . import declarations, heartbeat
 from .exceptions import MessageDeliveryFailure
 from .gate import Gate
 
@@ -133,8 +133,8 @@ class ConsumerThread:
             channel = conn.channel()
             if self.prefetch:
                 channel.basic_qos(0, self.prefetch, False)
-            for queue in self.queues:
-                declare(queue(channel))
+            for index, queue in enumerate(self.queues):
+                queue = self.queues[index] = declare(queue(channel))  # maybe oslo's fallback
                 if queue.name not in consumers:  # a listener pool: one queue, many keys
                     consumers[queue.name] = self._consumer(channel, queue)
             for name, consumer in consumers.items():
@@ -241,14 +241,28 @@ class ConsumerThread:
         return self._thread is not None and self._thread.is_alive()
 
 
-def declare(queue: kombu.Queue) -> None:
+def declare(queue: kombu.Queue) -> kombu.Queue:
     """Declare a bound queue, its exchange and its binding as oslo's ``ConsumerBase.declare``
-    does after every (re)connection: a 404 means the queue is homed on a node that is down
-    or stopping ("process is stopped by supervisor"), so delete it and declare it again
-    (oslo bug 2068630), which makes it on a running node; one more 404 (a race), one more
-    declare.  py-amqp reopens a channel the broker closed, so the same channel goes on."""
+    does after every (re)connection, and return the queue declared:
+
+    * a 406 for the durable flag (the exchange or queue exists with the other one) declares
+      them again not durable, which this consumer then keeps to (oslo's
+      ``_declare_fallback_nondurable``);
+    * a 404 means the queue is homed on a node that is down or stopping ("process is
+      stopped by supervisor"), so delete it and declare it again (oslo bug 2068630), which
+      makes it on a running node; one more 404 (a race), one more declare.
+
+    py-amqp reopens a channel the broker closed, so the same channel goes on."""
     try:
         try:
+            queue.declare()
+        except amqp_errors.PreconditionFailed as error:
+            if not declarations.durable_conflict(error):
+                raise
+            LOG.warning("Queue %s could not be declared probably because of conflicting "
+                        "configurations: %s", queue.name, error)
+            LOG.info("Retrying to declare the exchange (%s) as non durable", queue.exchange.name)
+            queue = declarations.nondurable(queue)(queue.channel)
             queue.declare()
         except amqp_errors.NotFound as error:
             LOG.warning("Queue %s is stuck on unresponsive node. Trying to delete the queue "
@@ -263,6 +277,7 @@ def declare(queue: kombu.Queue) -> None:
         if error.code != 404:
             raise
         queue.declare()
+    return queue
 
 
 def _start_error(error: Exception) -> CourseError:

@@ -97,6 +97,30 @@ def queue_arguments(conf: dict[str, Any], *, quorum: bool, ttl: int = 0,
     return args
 
 
+#: RabbitMQ's 406 when an exchange or queue of that name exists with the other durable flag:
+#: oslo's driver looks for these words (release note 14.1.0) and declares again, not durable.
+DURABLE_CONFLICT = "PRECONDITION_FAILED - inequivalent arg 'durable'"
+
+
+def durable_conflict(error: BaseException) -> bool:
+    """Whether ``error`` is that 406: services whose ``amqp_durable_queues`` (or quorum
+    options) differ share a control exchange, and the first one declared it."""
+    return DURABLE_CONFLICT in str(error)
+
+
+def nondurable(queue: kombu.Queue) -> kombu.Queue:
+    """oslo's ``ConsumerBase._declare_fallback_nondurable``: the same queue, its exchange and
+    binding, not durable; the exchange takes the queue's auto-delete flag, as oslo writes it.
+    The queue's arguments stay: a quorum queue is then refused for not being durable."""
+    exchange = queue.exchange
+    if exchange.name:
+        exchange = kombu.Exchange(exchange.name, exchange.type, durable=False,
+                                  auto_delete=queue.auto_delete)
+    return kombu.Queue(queue.name, exchange, routing_key=queue.routing_key, durable=False,
+                       auto_delete=queue.auto_delete, queue_arguments=queue.queue_arguments,
+                       consumer_arguments=queue.consumer_arguments)
+
+
 def control_exchange(conf: dict[str, Any], name: str) -> kombu.Exchange:
     return kombu.Exchange(name, "topic", durable=durable(conf),
                           auto_delete=conf["amqp_auto_delete"])

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import kombu
+from amqp import exceptions as amqp_errors
 
 from .. import broker
 from ..errors import BrokerUnreachable
@@ -220,7 +221,14 @@ class Transport:
                     self.gate)
         channel = self._producer.channel
         if exchange is not None and exchange.name not in self._declared:
-            exchange(channel).declare()
+            try:
+                exchange(channel).declare()
+            except amqp_errors.PreconditionFailed as error:  # oslo's Connection._publish
+                if not declarations.durable_conflict(error):
+                    raise
+                LOG.warning("Force creating a non durable exchange.")
+                exchange.durable = False  # for good, as oslo does
+                exchange(channel).declare()
             self._declared.add(exchange.name)
         if declare_queue is not None and declare_queue.name not in self._declared:
             declare_queue(channel).declare()
