@@ -362,8 +362,15 @@ def require_server() -> Path:
 def stop_epmd(env: dict[str, str]) -> None:
     """Stop the Erlang port mapper of ``env``'s ``ERL_EPMD_PORT`` (its nodes stopped)."""
     epmd = shutil.which("epmd")
-    if epmd:
-        subprocess.run([epmd, "-kill"], env=env, capture_output=True, timeout=10)
+    if not epmd:
+        return
+    deadline = time.monotonic() + 10
+    while True:  # it refuses while a node killed a moment ago is still registered
+        done = subprocess.run([epmd, "-kill"], env=env, capture_output=True, text=True,
+                              timeout=10)
+        if "living nodes" not in done.stdout + done.stderr or time.monotonic() > deadline:
+            return
+        time.sleep(0.1)
 
 
 def _claim(folder: Path) -> None:

@@ -55,17 +55,19 @@ def make_service(binary: str, host: str, url: str | None = None,
                  database: Database | str | None = None, timings: Timings | None = None, *,
                  trace: Trace | None = None, notifications: bool | str | Notifications = False,
                  resources: dict | None = None, cell: str = CELL1,
-                 track_instance_changes: bool = True) -> NovaService:
+                 track_instance_changes: bool = True,
+                 messaging: dict | None = None) -> NovaService:
     """One Nova service, not started.  ``database``: a path (or ``file:`` URI) or a
     :class:`Database`; for nova-compute it only gives access to Placement.  ``cell``:
     the cell database of its ``[database] connection``.  ``track_instance_changes``:
     ``[filter_scheduler] track_instance_changes`` (nova-compute's fanouts to the
-    schedulers)."""
+    schedulers).  ``messaging``: ``[oslo_messaging_rabbit]`` options of its transports
+    (``{"kombu_reconnect_delay": 0}``)."""
     if binary not in SERVICES:
         raise ValueError(_("Unknown Nova service {binary}: choose one of {choices}.",
                            binary=binary, choices=", ".join(SERVICES)))
     kwargs: dict[str, Any] = dict(database=database, timings=timings,
-                                  notifications=notifications, cell=cell)
+                                  notifications=notifications, cell=cell, messaging=messaging)
     if binary == "nova-compute":
         kwargs.update(resources=resources, track_instance_changes=track_instance_changes)
     service = SERVICES[binary](host, url, trace, **kwargs)
@@ -217,7 +219,8 @@ class NovaCloud(Cloud):
     ``progress``: told ``(done, total)`` while :meth:`boot_many` waits (a lab passes
     a progress bar).  ``cells``: cell name -> its computes (instead of ``computes``),
     each cell on ``cell_urls[name]`` (default :func:`.cells.cell_url`).
-    ``track_instance_changes``: ``[filter_scheduler]``'s option.  Unlike the other
+    ``track_instance_changes``: ``[filter_scheduler]``'s option.  ``messaging``: the
+    ``[oslo_messaging_rabbit]`` options of every service.  Unlike the other
     projects' clouds, a stopped Nova cloud can be started again: it starts afresh, with
     a new database.
     """
@@ -230,7 +233,8 @@ class NovaCloud(Cloud):
                  progress: Callable[[int, int], None] | None = None,
                  cells: Mapping[str, Iterable[str]] | None = None,
                  cell_urls: Mapping[str, str] | None = None,
-                 track_instance_changes: bool = True) -> None:
+                 track_instance_changes: bool = True,
+                 messaging: dict | None = None) -> None:
         super().__init__(url, trace)
         #: cell name -> its computes; None for a single-cell cloud (cell1 on ``url``).
         self.cells = ({name: list(hosts) for name, hosts in cells.items()}
@@ -256,6 +260,7 @@ class NovaCloud(Cloud):
         self.api_only = api_only
         self.progress = progress
         self.track_instance_changes = track_instance_changes
+        self.messaging = dict(messaging or {})
         self.db: Database | None = None
         self._services: dict[tuple[str, str], NovaService] = {}
         self._servers: dict[str, Server] = {}
@@ -315,7 +320,8 @@ class NovaCloud(Cloud):
         service = make_service(binary, host, url or self.url, self.db.path, self.timings,
                                trace=self.trace, notifications=self.notifications,
                                resources=resources or self.resources, cell=cell,
-                               track_instance_changes=self.track_instance_changes)
+                               track_instance_changes=self.track_instance_changes,
+                               messaging=self.messaging)
         self._services[(binary, host)] = service
         service.start()
         return service
