@@ -53,8 +53,9 @@ def connect(url: str | TransportURL | None = None, *, timeout: float = 5.0,
             heartbeat: float = 0) -> kombu.Connection:
     """A connected ``kombu.Connection`` to the broker the ``transport_url`` names.
 
-    ``heartbeat`` (seconds, RabbitMQ only) asks for AMQP heartbeats, which the caller then
-    sends (``heartbeat_check``); the embedded broker, inside this process, has none.
+    ``heartbeat`` (seconds) asks for AMQP heartbeats, which the caller then sends
+    (``heartbeat_check``); a connection that misses them is closed, on RabbitMQ as on the
+    embedded broker.
 
     Raises ``TransportURLError`` for a malformed URL and ``BrokerUnreachable``
     (within ``timeout`` seconds) for a broker that does not answer.
@@ -69,6 +70,7 @@ def connect(url: str | TransportURL | None = None, *, timeout: float = 5.0,
                                 virtual_host=parsed.virtual_host or "/",
                                 userid=credentials.username if credentials else None,
                                 password=credentials.password if credentials else None,
+                                heartbeat=heartbeat,
                                 # as for RabbitMQ (open_connection): publisher confirms
                                 transport_options={"confirm_publish": True})
         try:
@@ -105,6 +107,14 @@ def connection_errors() -> tuple[type[BaseException], ...]:
     """What a lost or refused connection raises, on either broker."""
     return (amqp_errors.ConnectionError, amqp_errors.RecoverableConnectionError,
             OperationalError, OSError)
+
+
+def close_reason(conn: kombu.Connection) -> str:
+    """Why the embedded broker closed ``conn`` ("missed heartbeats from client, timeout:
+    60s"), as RabbitMQ writes it in its log; "" otherwise (RabbitMQ only resets the TCP
+    connection: its client cannot know)."""
+    state = conn._connection
+    return state.close_reason if isinstance(state, embedded.Connection) else ""
 
 
 def wake(conn: kombu.Connection) -> None:

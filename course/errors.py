@@ -25,3 +25,7 @@ class BrokerUnreachable(CourseError, ConnectionError):
 
 class NovaConfError(CourseError, ValueError):
     """A nova.conf text oslo.config would refuse to read; the message names the line."""
+
+
+class ServiceStopped(CourseError, RuntimeError):
+    """An operation that needs a running service, asked of a stopped one."""

@@ -249,7 +249,7 @@ class Transport(base.Transport):
     recoverable_connection_errors = (amqp_errors.RecoverableConnectionError, OSError)
     recoverable_channel_errors = (amqp_errors.RecoverableChannelError,)
     implements = base.Transport.implements.extend(
-        asynchronous=False, heartbeats=False,
+        asynchronous=False, heartbeats=True,
         exchange_type=frozenset(["direct", "topic", "fanout", "headers"]),
     )
 
@@ -268,7 +268,8 @@ class Transport(base.Transport):
         # no credentials: guest/guest, as py-amqp's defaults for RabbitMQ
         userid = (client.userid if client else None) or "guest"
         password = (client.password if client else None) or "guest"
-        connection = BROKER.connect(vhost, userid=userid, password=password)
+        connection = BROKER.connect(vhost, userid=userid, password=password,
+                                    heartbeat=(client.heartbeat if client else 0) or 0)
         # A connection nobody closes is closed when it is garbage-collected, like a
         # TCP connection of a process that went away: its unacked messages come back.
         weakref.finalize(self, BROKER.forget, connection)
@@ -280,8 +281,20 @@ class Transport(base.Transport):
         self._channels.clear()
         BROKER.close_connection(connection)
 
+    def get_heartbeat_interval(self, connection: BrokerConnection) -> int:
+        return connection.heartbeat
+
+    def heartbeat_check(self, connection: BrokerConnection, rate: int = 2) -> None:
+        """Send a heartbeat frame; raise as py-amqp does once the broker closed the
+        connection (for missed heartbeats: ``Connection reset by peer``)."""
+        if connection.heartbeat:
+            BROKER.heartbeat(connection)
+
     def verify_connection(self, connection: BrokerConnection) -> bool:
-        return not connection.closed
+        """Open, or closed by the broker and not used since: as a py-amqp client, it learns
+        that only when it next uses the connection (kombu must not reconnect silently)."""
+        return not connection.closed or (bool(connection.close_reason)
+                                         and not connection.reset_seen)
 
     def create_channel(self, connection: BrokerConnection) -> Channel:
         channel = self.Channel(self, connection)

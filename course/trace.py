@@ -13,7 +13,9 @@ Words used here:
   back a ``mandatory`` message that reached no queue), ``drop`` (a receiver
   throws away a duplicate), ``fail`` (the sender gave up: the broker stayed
   unreachable), ``http`` (a request that real OpenStack sends over HTTP, not over the
-  broker: recorded so that the picture is complete);
+  broker: recorded so that the picture is complete); and, of kind ``connection`` and
+  about no message, ``disconnect`` (a consumer lost its connection: ``detail`` says why)
+  and ``reconnect`` (it consumes again): :meth:`Hops.connections` prints them;
 * a **hop** is one message's trip from a publisher to one queue and, when it was
   consumed, to its receiver: a fanout message makes one hop per queue.
 
@@ -66,6 +68,7 @@ class Event:
     #: The broker (transport_url, password masked) it crossed: cells have one each.
     broker: str = ""
     redelivered: bool = False  # a delivery the broker had made before (AMQP's flag)
+    detail: str = ""  # why a connection was lost (kind "connection")
     body: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
@@ -117,7 +120,7 @@ class Hops:
         counts = dict.fromkeys(OUTCOMES, 0)
         actions: dict[str, list[Event]] = {}
         for event in self.events:
-            if event.kind != "http":
+            if event.kind not in ("http", "connection"):
                 actions.setdefault(event.unique_id, []).append(event)
         for events in actions.values():
             done = {e.action for e in events}
@@ -135,6 +138,12 @@ class Hops:
                                              if e.action == "deliver")
                 counts["duplicate"] += "drop" in done
         return counts
+
+    def connections(self) -> list[str]:
+        """What happened to the consumers' connections, one line each, in order: "nova-compute
+        on compute1: connection closed by the broker: missed heartbeats from client,
+        timeout: 2s", then "... reconnected"."""
+        return [connection_line(e) for e in self.events if e.kind == "connection"]
 
     def rows(self) -> list[dict]:
         """Every hop as a plain dict, for tables, DataFrames and exercises."""
@@ -225,6 +234,18 @@ def hops(events: Iterable[Event]) -> list[Hop]:
                 unique_id=sent.unique_id, published=sent.time,
                 delivered=got.time if got else None, body=sent.body, broker=sent.broker))
     return result
+
+
+def connection_line(event: Event) -> str:
+    """One connection event in the learner's language (the broker's own words stay)."""
+    binary, _sep, host = event.service.partition(":")
+    if event.action == "reconnect":
+        return _("{binary} on {host}: reconnected to the broker", binary=binary, host=host)
+    if event.detail.startswith("broker:"):
+        return _("{binary} on {host}: connection closed by the broker: {reason}",
+                 binary=binary, host=host, reason=event.detail.removeprefix("broker:"))
+    return _("{binary} on {host}: connection lost: {error}", binary=binary, host=host,
+             error=event.detail)
 
 
 def hop_header() -> list[str]:

@@ -66,18 +66,22 @@ def test_connections_negotiate_oslos_heartbeat(rabbitmq_node, vhost_url, options
     assert eventually(lambda: heartbeat_threads() == [])
 
 
-def test_no_heartbeat_on_the_embedded_broker(url):
-    """The embedded broker's kombu transport has no heartbeats: nothing is asked for,
-    no thread sends them (oslo does the same with such a transport)."""
-    transport = rpc.get_transport(url, service="client")
+@pytest.mark.parametrize("options, timeout", [({}, 60), ({"heartbeat_timeout_threshold": 2}, 2),
+                                              ({"heartbeat_timeout_threshold": 0}, 0)])
+def test_heartbeats_on_the_embedded_broker(url, options, timeout):
+    """The embedded broker negotiates oslo's heartbeat as RabbitMQ does (and closes a
+    connection that misses them: test_conformance_heartbeats): the sending connection has
+    its heartbeat thread, none with 0, and cleanup() stops it."""
+    transport = rpc.get_transport(url, service="client", options=options)
     try:
         conn = transport.connect()
-        assert conn.heartbeat == 0 and not conn.supports_heartbeats
+        assert conn.supports_heartbeats and conn.connection.heartbeat == timeout
         transport.publish(None, "nowhere", {"_unique_id": "u1"}, "cast", envelope=False)
-        assert heartbeat_threads() == []
+        assert heartbeat_threads() == (["client heartbeat"] if timeout else [])
     finally:
         conn.close()
         transport.cleanup()
+    assert eventually(lambda: heartbeat_threads() == [])
 
 
 def closed_ports(count: int) -> list[int]:

@@ -40,6 +40,9 @@ on both):
 * users as RabbitMQ keeps them (``guest``/``guest`` by default, ``add_user``): a wrong
   user name or password is refused with ``ACCESS_REFUSED`` (403) and RabbitMQ's text
   (vhosts are still made at their first connection, where RabbitMQ refuses an unknown one);
+* AMQP heartbeats (:mod:`.heartbeats`): the timeout a client asks for, capped at
+  RabbitMQ's 60 s; a connection silent for two to three timeouts is closed as RabbitMQ
+  3.10 closes it ("missed heartbeats from client, timeout: 2s"), 0 never;
 * arguments with no effect on one in-memory node are accepted (``x-queue-mode``, the
   locators, ``x-quorum-initial-group-size``, ``x-max-in-memory-*``); so are the
   ``x-`` arguments no queue type knows, as RabbitMQ accepts them.
@@ -61,7 +64,7 @@ errors as RabbitMQ writes them), :mod:`.arguments` (the checks on arguments),
 :mod:`.declarations` (exchanges and queues), :mod:`.delivery` (messages), :mod:`.broker`
 (connections, channels, the lock, waiting, the broker's life), :mod:`.deadletter`
 (what happens to a message that dies in a queue), :mod:`.policies` (a vhost's rules for
-its queues).
+its queues), :mod:`.heartbeats` (silent connections closed).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ waiting for deliveries, and its whole life (describe, reset, stop, start)."""
 
 from __future__ import annotations
 
+import errno
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from amqp import exceptions as amqp_errors
 from .deadletter import DeadLettering
 from .declarations import Declarations
 from .delivery import Messaging
+from .heartbeats import Heartbeats, negotiate
 from .model import DELIVERY_BATCH, WAKE, Channel, Connection, Delivery, VHost, clock
 from .policies import Policies
 
@@ -21,7 +23,7 @@ from .policies import Policies
 DEFAULT_USERS = {"guest": "guest"}
 
 
-class Broker(Declarations, Messaging, DeadLettering, Policies):
+class Broker(Declarations, Messaging, DeadLettering, Policies, Heartbeats):
     """Every vhost of the embedded broker, and every open connection to it."""
 
     def __init__(self) -> None:
@@ -35,6 +37,7 @@ class Broker(Declarations, Messaging, DeadLettering, Policies):
         self.stopped = False  # between stop() and start(): connections are refused
         #: User name -> password, as ``rabbitmqctl add_user`` keeps them; RabbitMQ's default.
         self.users: dict[str, str] = dict(DEFAULT_USERS)
+        self._heartbeats_init()
 
     # -- connections and channels ------------------------------------------------------
 
@@ -56,8 +59,9 @@ class Broker(Declarations, Messaging, DeadLettering, Policies):
             self.users[name] = password
 
     def connect(self, vhost: str = "/", name: str = "", userid: str = "guest",
-                password: str = "guest") -> Connection:
-        """A new connection; refused as RabbitMQ refuses a wrong user name or password."""
+                password: str = "guest", heartbeat: float = 0) -> Connection:
+        """A new connection; refused as RabbitMQ refuses a wrong user name or password.
+        ``heartbeat`` is the timeout the client asks for (kombu's ``heartbeat``)."""
         with self.lock:
             self._reap()
             if self.stopped:
@@ -66,8 +70,10 @@ class Broker(Declarations, Messaging, DeadLettering, Policies):
                 raise amqp_errors.AccessRefused(
                     "ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. "
                     "For details see the broker logfile.", (0, 0), reply_code=403)
-            conn = Connection(self._vhost(vhost), self.lock, name)
+            conn = Connection(self._vhost(vhost), self.lock, name, negotiate(heartbeat))
             self.connections.append(conn)
+            if conn.heartbeat:
+                self._watch(conn)
             return conn
 
     def _vhost(self, name: str) -> VHost:
@@ -80,6 +86,7 @@ class Broker(Declarations, Messaging, DeadLettering, Policies):
         with self.lock:
             self._reap()
             self._check_open(conn)
+            conn.last_heard = clock()
             channel = Channel(conn, next(conn._numbers))
             conn.channels[channel.number] = channel
             return channel
@@ -106,6 +113,8 @@ class Broker(Declarations, Messaging, DeadLettering, Policies):
         if conn in self.connections:
             self.connections.remove(conn)
         conn.wakeup.notify_all()
+        if conn.heartbeat:
+            self._unwatch(conn)
 
     def _close_channel(self, channel: Channel) -> None:
         if channel.closed:
@@ -120,6 +129,9 @@ class Broker(Declarations, Messaging, DeadLettering, Policies):
 
     def _check_open(self, conn: Connection) -> None:
         if conn.closed:
+            if conn.close_reason:  # closed by the broker: what the client's socket says
+                conn.reset_seen = True
+                raise ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
             raise amqp_errors.RecoverableConnectionError("connection already closed")
 
     def _check_channel(self, channel: Channel) -> None:
@@ -132,6 +144,7 @@ class Broker(Declarations, Messaging, DeadLettering, Policies):
         with self.lock:
             self._reap()
             self._check_channel(channel)
+            channel.connection.last_heard = clock()  # any method counts, as in RabbitMQ
             self._expire_queues()
             self._expire_messages()
             try:

@@ -283,15 +283,25 @@ class Channel:
 
 
 class Connection:
-    """Broker-side connection: an inbox of deliveries and the condition that wakes its reader."""
+    """Broker-side connection: an inbox of deliveries and the condition that wakes its reader;
+    its negotiated ``heartbeat`` (0: none) and when the broker last heard from it."""
 
-    def __init__(self, vhost: VHost, lock: threading.Lock, name: str = "") -> None:
+    def __init__(self, vhost: VHost, lock: threading.Lock, name: str = "",
+                 heartbeat: int = 0) -> None:
         self.vhost = vhost
         self.name = name
         self.inbox: deque[Delivery] = deque()
         self.wakeup = threading.Condition(lock)
         self.channels: dict[int, Channel] = {}
         self.closed = False
+        self.heartbeat = heartbeat
+        self.opened = self.last_heard = clock()
+        #: Why the broker closed it ("missed heartbeats from client, timeout: 60s"); empty
+        #: when the client closed it.
+        self.close_reason = ""
+        #: The client used it since the broker closed it, so it knows (as py-amqp does
+        #: after a failed write).
+        self.reset_seen = False
         self._numbers = count(1)
 
 

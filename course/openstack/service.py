@@ -4,7 +4,9 @@ A service starts like ``nova/service.py`` starts one: an RPC server on
 ``Target(topic=<topic>, server=<host>)`` (so queues ``<topic>``,
 ``<topic>.<host>`` and ``<topic>_fanout_<uuid>``), then its periodic tasks.
 Stopping it stops consuming: the queues stay, and what is sent meanwhile waits
-in them, exactly as when a real service process is down.
+in them, exactly as when a real service process is down.  Pausing it freezes it instead
+(``kill -STOP``): its connections stay open but silent, so the broker closes them once
+they miss their AMQP heartbeats; resuming it lets it find that out and reconnect.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from .. import rpc
-from ..errors import CourseError
+from ..errors import CourseError, ServiceStopped
 from ..i18n import _
 from ..trace import Trace
 
@@ -54,9 +56,12 @@ class Service:
                  options: dict | None = None, serializer: Any = None) -> None:
         self.host = host
         self.trace = trace
+        #: Paused or not (:meth:`pause`): every transport of this process shares it.
+        self.gate = rpc.Gate()
         self.transport = rpc.get_transport(url, self.control_exchange, service=self.name,
                                            trace=trace, options=options,
-                                           allowed_remote_exmods=self.allowed_remote_exmods)
+                                           allowed_remote_exmods=self.allowed_remote_exmods,
+                                           gate=self.gate)
         self.serializer = serializer
         self._servers: list[rpc.RPCServer] = []
         self._timers: list[threading.Thread] = []
@@ -68,9 +73,15 @@ class Service:
         """How the trace and diagrams name this process: ``nova-compute:compute1``."""
         return f"{self.binary}:{self.host}"
 
+    @property
+    def state(self) -> str:
+        """"running", "paused" or "stopped"."""
+        if not self.running:
+            return "stopped"
+        return "paused" if self.gate.paused else "running"
+
     def __repr__(self) -> str:
-        state = "running" if self.running else "stopped"
-        return f"<{type(self).__name__} {self.name} {state}>"
+        return f"<{type(self).__name__} {self.name} {self.state}>"
 
     # -- what subclasses provide -------------------------------------------------------
 
@@ -108,10 +119,45 @@ class Service:
         self.on_start()
         return self
 
+    def pause(self) -> Service:
+        """Freeze the process, like ``kill -STOP``: its consumers take and ack nothing, its
+        periodic tasks wait, its connections send no AMQP heartbeat, but they stay open
+        (on RabbitMQ and on the embedded broker alike, the broker closes them once they
+        miss their heartbeats: ``heartbeat_timeout_threshold``)."""
+        if not self.running:
+            raise ServiceStopped(_("{service} is stopped: start it before pausing it.",
+                                   service=self.name))
+        self.gate.pause()
+        for transport in self.transports():
+            transport.nudge()
+        return self
+
+    def resume(self) -> Service:
+        """Let the process go on, like ``kill -CONT``: it finds what the broker did
+        meanwhile (a connection closed for missed heartbeats), reconnects with oslo's
+        waits, declares its queues again and consumes what waited (redelivered)."""
+        self.gate.resume()
+        return self
+
+    def transports(self) -> list[rpc.Transport]:
+        """Every transport of this process (Nova's super-conductor has one per cell)."""
+        return [self.transport]
+
+    def _thaw_to_stop(self) -> None:
+        """Stopping a paused process: its consumers stop without taking anything more,
+        then its other threads (workers, timers) go on to their end."""
+        if not self.gate.paused:
+            return
+        self._stopping.set()
+        for server in self._servers:
+            server.stop()
+        self.gate.resume()
+
     def stop(self) -> Service:
         """Like killing the process's consumers: its queues stay, messages wait in them."""
         if not self.running:
             return self
+        self._thaw_to_stop()
         self.running = False
         self._stopping.set()
         self.stop_consuming()
@@ -144,7 +190,11 @@ class Service:
             return
 
         def loop() -> None:
+            self.gate.enlist()
             while not self._stopping.wait(interval):
+                self.gate.hold(self._stopping)  # a paused process runs no periodic task
+                if self._stopping.is_set():
+                    return
                 try:
                     task()
                 except Exception as error:  # a periodic task never kills its service

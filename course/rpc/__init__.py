@@ -27,7 +27,8 @@ Read in this order: :mod:`.target` (``Target``, versions), :mod:`.client` (a cas
 ``RPCClient.cast`` then ``Transport.publish``; a call adds the reply queue's
 ``ReplyWaiter``), :mod:`.transport` (publishing, the reply queue), :mod:`.consumer`
 (consuming threads, reconnecting; duplicates dropped),
-:mod:`.server` (acknowledge, dispatch, reply), :mod:`.notify` (``Notifier`` and
+:mod:`.server` (acknowledge, dispatch, reply), :mod:`.gate` (a paused process),
+:mod:`.notify` (``Notifier`` and
 ``NotificationListener``), :mod:`.exceptions`; the bytes on the wire are
 :mod:`course.wire`'s.
 """
@@ -49,6 +50,7 @@ from .exceptions import (
     UnsupportedVersion,
     expected_exceptions,
 )
+from .gate import Gate
 from .notify import (
     NotificationListener,
     NotificationResult,
@@ -67,7 +69,7 @@ from .transport import (
 )
 
 __all__ = [
-    "DEFAULTS", "ENVELOPE_VERSION", "SECRET_CONTEXT_KEYS", "ExpectedException",
+    "DEFAULTS", "ENVELOPE_VERSION", "SECRET_CONTEXT_KEYS", "ExpectedException", "Gate",
     "InvalidTarget", "MessageDeliveryFailure", "MessageUndeliverable", "MessagingException",
     "MessagingTimeout", "NoOpSerializer", "NoSuchMethod", "NotificationListener",
     "NotificationResult", "Notifier", "RPCClient", "RPCServer", "RPCVersionCapError",

@@ -17,9 +17,11 @@ from amqp import exceptions as amqp_errors
 from .. import broker
 from ..errors import BrokerUnreachable, CourseError
 from ..i18n import _
+from ..trace import Trace
 from ..transport_url import mask_url
 from . import heartbeat
 from .exceptions import MessageDeliveryFailure
+from .gate import Gate
 
 LOG = logging.getLogger(__name__)
 
@@ -29,6 +31,12 @@ class Link(Protocol):
     options, new connections, and a place among the consumers the transport stops."""
 
     conf: dict[str, Any]
+    #: The process's gate: its consumers wait at it while the process is paused.
+    gate: Gate
+    #: Where its consumers record their lost connections and reconnections, as whom.
+    trace: Trace | None
+    service: str
+    broker: str
 
     @property
     def is_embedded(self) -> bool: ...
@@ -96,6 +104,7 @@ class ConsumerThread:
             raise self._error
 
     def _run(self) -> None:
+        self.transport.gate.enlist()
         delays = retry_delays(self.transport.conf)
         first = True
         while not self._stop.is_set():
@@ -119,6 +128,7 @@ class ConsumerThread:
     def _consume(self) -> None:
         conn = self._conn = self.transport.connect()
         consumers: dict[str, kombu.Consumer] = {}
+        again = self._ready.is_set()  # consumed before: this is a reconnection
         try:
             channel = conn.channel()
             if self.prefetch:
@@ -136,15 +146,32 @@ class ConsumerThread:
                     consumers[name] = self._consumer(channel, queue)
                     consumers[name].consume()
             self._ready.set()
+            if again:
+                self._record("reconnect")
             beats = heartbeat.enabled(self.transport.conf, conn)
+            wait = (heartbeat.interval(self.transport.conf) if beats else None)
+            if not self.transport.is_embedded:  # RabbitMQ cannot wake it: it looks itself
+                wait = min(wait or STOP_CHECK_SECONDS, STOP_CHECK_SECONDS)
+            gate = self.transport.gate
             while not self._stop.is_set():
+                gate.hold(self._stop)  # paused: nothing read, nothing acked, no heartbeat
+                if self._stop.is_set():
+                    break
+                if not conn.connected:  # oslo's _consume: an ack failed, the client knows
+                    raise conn.recoverable_connection_errors[0](  # its connection is gone
+                        "Connection reset by peer (found when acknowledging)")
                 if beats:  # oslo's consume loop: the listening connection's heartbeats
                     heartbeat.check(self.transport.conf, conn)
                 try:
-                    conn.drain_events(timeout=None if self.transport.is_embedded
-                                      else STOP_CHECK_SECONDS)
+                    conn.drain_events(timeout=wait)
                 except TimeoutError:
                     pass
+        except Exception as error:
+            if self._ready.is_set() and not self._stop.is_set():
+                reason = broker.close_reason(conn)
+                self._record("disconnect", f"broker:{reason}" if reason
+                             else f"{type(error).__name__}: {mask_url(str(error))}")
+            raise
         finally:
             if self._stop.is_set():
                 self._close(conn, consumers.values())
@@ -152,12 +179,21 @@ class ConsumerThread:
                 self._close(conn, (), delete=False)
             self._conn = None
 
+    def _record(self, action: str, detail: str = "") -> None:
+        trace = self.transport.trace
+        if trace is not None:
+            trace.record(action, "connection", self.transport.service, detail=detail,
+                         broker=self.transport.broker)
+
     def _consumer(self, channel: Any, queue: kombu.Queue) -> kombu.Consumer:
         return kombu.Consumer(channel, [queue(channel)], accept=["json"], auto_declare=False,
                               callbacks=[lambda body, message: self._deliver(queue, body,
                                                                              message)])
 
     def _deliver(self, queue: kombu.Queue, body: dict, message: kombu.Message) -> None:
+        self.transport.gate.hold(self._stop)  # paused in the middle of a batch
+        if self._stop.is_set():  # left unacked: the broker requeues it when we close
+            return
         offset = (message.headers or {}).get("x-stream-offset")
         if offset is not None and queue.consumer_arguments:  # oslo's next_stream_offset
             queue.consumer_arguments = {**queue.consumer_arguments,
@@ -185,11 +221,17 @@ class ConsumerThread:
         except Exception:  # the broker may be gone already
             LOG.debug("closing %s failed", self.name, exc_info=True)
 
-    def stop(self) -> None:
-        self._stop.set()
+    def nudge(self) -> None:
+        """Make a thread blocked in the embedded broker's drain_events look at its stop
+        flag and its gate now (on RabbitMQ it looks every STOP_CHECK_SECONDS)."""
         conn = self._conn
         if conn is not None and self.transport.is_embedded:
-            broker.wake(conn)  # unblock drain_events at once
+            broker.wake(conn)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.transport.gate.wake()  # a paused consumer stops without reading anything
+        self.nudge()  # unblock drain_events at once
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(10)
         self._thread = None

@@ -8,9 +8,9 @@ threshold/rate/2 seconds: ``heartbeat_check`` sends a heartbeat when one is due 
 when the broker has been silent too long.  A listening connection checks inside its
 consume loop (``course.rpc.consumer``).
 
-The embedded broker lives in the learner's process: its kombu transport says it has no
-heartbeats (``supports_heartbeats`` false), so nothing is asked for or sent there, as oslo
-does with such a transport, and its connections never miss one.
+Both brokers negotiate the heartbeat and close a connection that misses them (the embedded
+broker as RabbitMQ 3.10 does: :mod:`course.embedded.heartbeats`); a process paused
+(:mod:`.gate`) sends none.
 """
 
 from __future__ import annotations
@@ -22,12 +22,19 @@ from typing import Any
 
 import kombu
 
+from .gate import Gate
+
 LOG = logging.getLogger(__name__)
 
 
-def threshold(conf: dict[str, Any], embedded: bool) -> float:
-    """The heartbeat a new connection asks for: 0 (none) on the embedded broker."""
-    return 0 if embedded else conf["heartbeat_timeout_threshold"]
+def threshold(conf: dict[str, Any]) -> float:
+    """The heartbeat a new connection asks for (0 or less: none, as oslo)."""
+    return max(conf["heartbeat_timeout_threshold"], 0)
+
+
+def interval(conf: dict[str, Any]) -> float:
+    """How often oslo looks at a connection's heartbeats: threshold/rate/2 seconds."""
+    return conf["heartbeat_timeout_threshold"] / conf["heartbeat_rate"] / 2.0
 
 
 def enabled(conf: dict[str, Any], conn: kombu.Connection) -> bool:
@@ -47,16 +54,19 @@ class HeartbeatThread:
     reconnects."""
 
     def __init__(self, conf: dict[str, Any], conn: kombu.Connection, lock: threading.Lock,
-                 on_error: Callable[[], None], name: str) -> None:
+                 on_error: Callable[[], None], name: str, gate: Gate) -> None:
         self.conf, self.conn, self.lock, self.on_error = conf, conn, lock, on_error
-        self.interval = conf["heartbeat_timeout_threshold"] / conf["heartbeat_rate"] / 2.0
+        self.gate = gate
+        self.interval = interval(conf)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"{name} heartbeat",
                                         daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        self.gate.enlist()
         while not self._stop.wait(self.interval):
+            self.gate.hold(self._stop)  # a paused process sends no heartbeat
             with self.lock:
                 if self._stop.is_set():
                     return
@@ -76,3 +86,4 @@ class HeartbeatThread:
         """Stop checking; the thread ends as soon as it holds the lock (the caller may hold
         it now, so it is not waited for)."""
         self._stop.set()
+        self.gate.wake()

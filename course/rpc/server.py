@@ -14,6 +14,7 @@ from typing import Any
 
 import kombu
 
+from .. import broker
 from ..i18n import _
 from ..wire import deserialize_msg, unpack_context
 from . import declarations
@@ -97,7 +98,8 @@ class RPCServer:
             return
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self.workers,
-                                                thread_name_prefix=self.transport.service)
+                                                thread_name_prefix=self.transport.service,
+                                                initializer=self.transport.gate.enlist)
         queues = self._queues()
         self._consumer = ConsumerThread(
             self.transport, queues, self._on_request,
@@ -122,7 +124,11 @@ class RPCServer:
         return self._consumer is not None and self._consumer.running
 
     def _on_request(self, queue: kombu.Queue, body: dict, message: kombu.Message) -> None:
-        message.ack()  # acknowledged before dispatch: at-most-once
+        try:
+            message.ack()  # acknowledged before dispatch: at-most-once
+        except broker.connection_errors() as error:  # oslo's RpcAMQPListener: never run,
+            LOG.warning("Discarding RPC request due to failed acknowledge: %s", error)
+            return  # and the broker, which got no ack, delivers it again
         msg = deserialize_msg(body)
         unique_id = msg.pop("_unique_id", None)
         trace = self.transport.trace
@@ -249,6 +255,7 @@ class _CallMonitor:
 
     def _beat(self, server: RPCServer, reply_q: str, msg_id: str, interval: float,
               ctxt: dict) -> None:
+        server.transport.gate.enlist()  # a paused server sends no call-monitor heartbeat
         while not self._done.wait(interval):
             try:
                 server.send_reply(reply_q, msg_id, ctxt=ctxt, ending=False)

@@ -33,6 +33,7 @@ from .exceptions import (
     MessagingTimeout,
     deserialize_remote_exception,
 )
+from .gate import Gate
 from .target import Target
 
 LOG = logging.getLogger(__name__)
@@ -72,13 +73,15 @@ DEFAULTS: dict[str, Any] = {
 class Transport:
     """One process's link to the broker: a sending connection and, once it calls, a reply queue.
 
-    ``service`` names the process in the trace ("nova-compute:cmp1").
+    ``service`` names the process in the trace ("nova-compute:cmp1"); ``gate`` is the
+    process's (:mod:`.gate`): while it is paused, the process's own threads neither
+    consume, nor publish, nor send heartbeats on this transport's connections.
     """
 
     def __init__(self, url: str | None = None, control_exchange: str = "openstack",
                  service: str = "", trace: Trace | None = None,
                  allowed_remote_exmods: Iterable[str] = (),
-                 options: dict | None = None) -> None:
+                 options: dict | None = None, gate: Gate | None = None) -> None:
         self.url = broker.configured_url(url)
         self.parsed: TransportURL = parse_transport_url(self.url)
         self.control_exchange = control_exchange
@@ -88,6 +91,7 @@ class Transport:
         self.conf = {**DEFAULTS, **self.parsed.query, **(options or {})}
         #: How the trace names this broker: the transport_url, password masked.
         self.broker = str(self.parsed)
+        self.gate = gate or Gate()
         declarations.check_options(self.conf, self.is_embedded)
         #: What every connection of this transport opens: the URL's hosts in the order
         #: they are tried, and the failover strategy to the next one.
@@ -118,10 +122,15 @@ class Transport:
         """A consumer started on this transport: ``cleanup()`` stops it."""
         self._consumers.add(consumer)
 
+    def nudge(self) -> None:
+        """Make every consumer of this transport look at its gate now (just paused)."""
+        for consumer in list(self._consumers):
+            consumer.nudge()
+
     def connect(self, timeout: float = 5.0) -> kombu.Connection:
         """A new connection, asking for oslo's heartbeats (``heartbeat_timeout_threshold``)."""
         return broker.connect(self.connect_url, timeout=timeout,
-                              heartbeat=heartbeat.threshold(self.conf, self.is_embedded))
+                              heartbeat=heartbeat.threshold(self.conf))
 
     # -- exchanges every publisher declares before it publishes --------------------------
 
@@ -153,8 +162,9 @@ class Transport:
         ``exchange`` None is the default exchange (replies).  ``declare_queue`` is
         declared first (notifications: the publisher creates the queue, so nothing is
         lost before a listener starts).  A ``mandatory`` message that reaches no queue
-        raises :class:`MessageUndeliverable`.
+        raises :class:`MessageUndeliverable`.  A thread of a paused process waits here.
         """
+        self.gate.hold()
         if self.trace is not None:
             self.trace.record(
                 "publish", kind, self.service, exchange=exchange.name if exchange else "",
@@ -206,7 +216,8 @@ class Transport:
             self._declared.clear()
             if heartbeat.enabled(self.conf, self._conn):
                 self._heartbeat = heartbeat.HeartbeatThread(
-                    self.conf, self._conn, self._lock, self._drop_connection, self.service)
+                    self.conf, self._conn, self._lock, self._drop_connection, self.service,
+                    self.gate)
         channel = self._producer.channel
         if exchange is not None and exchange.name not in self._declared:
             exchange(channel).declare()

@@ -455,6 +455,7 @@ class ComputeService(NovaService):
     def stop(self) -> ComputeService:
         """``nova/service.py:Service.stop``, gracefully: stop consuming ``compute`` and let
         the work in progress finish, while ``compute-alt`` still serves; then stop that."""
+        self._thaw_to_stop()
         for server in self._servers:
             if server.target.topic == self.topic:
                 server.stop()

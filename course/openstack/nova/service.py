@@ -150,7 +150,7 @@ class NovaService(BaseService):
                 transport = self._cell_transports[url] = rpc.get_transport(
                     url, self.control_exchange, service=self.name, trace=self.trace,
                     options=self.messaging,
-                    allowed_remote_exmods=self.allowed_remote_exmods)
+                    allowed_remote_exmods=self.allowed_remote_exmods, gate=self.gate)
         return rpc.RPCClient(transport, client.target, client.timeout, client.version_cap,
                              client.serializer, client.call_monitor_timeout)
 
@@ -203,6 +203,10 @@ class NovaService(BaseService):
         self._abort.set()
         super().stop()
         return self
+
+    def transports(self) -> list[rpc.Transport]:
+        with self._cell_lock:
+            return [self.transport, *self._cell_transports.values()]
 
     def cleanup(self) -> None:
         super().cleanup()
