@@ -19,9 +19,14 @@ import secrets
 import shutil
 import tempfile
 import time
+import urllib.error
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import quote
 
+import amqp
+
+from . import broker
 from .errors import CourseError
 from .i18n import _, format_seconds
 from .rabbitmq import (
@@ -41,6 +46,9 @@ class Cluster:
     """``nodes`` RabbitMQ nodes joined into one cluster, running once the constructor
     returns; ``url`` is a multi-host transport_url naming all of them."""
 
+    #: The cluster this process made last (a lesson's check reads its measurements).
+    last: Cluster | None = None
+
     def __init__(self, nodes: int = 3, timeout: float = 120.0) -> None:
         if nodes < 1:
             raise CourseError(_("A RabbitMQ cluster needs at least one node, not {nodes}.",
@@ -49,6 +57,8 @@ class Cluster:
         self.folder = Path(tempfile.mkdtemp(prefix="course-cluster-"))
         cookie, epmd_port, prefix = secrets.token_hex(16), free_port(), self.folder.name
         self.nodes: list[RabbitMQNode] = []
+        #: Each :meth:`message_counts`: (the nodes stopped then, the counts).
+        self.measurements: list[tuple[tuple[str, ...], dict[str, int | None]]] = []
         for number in range(1, nodes + 1):
             folder = self.folder / f"node{number}"
             folder.mkdir()
@@ -60,6 +70,7 @@ class Cluster:
         except BaseException:
             self.stop()
             raise
+        Cluster.last = self
 
     def _form(self, timeout: float) -> None:
         """Start the first node, then the others at once: each joins the first as it boots
@@ -103,11 +114,51 @@ class Cluster:
         """The nodes the cluster counts as running (a running node's management API)."""
         return {node["name"] for node in self.api("GET", "/api/nodes") if node["running"]}
 
+    def message_counts(self, names: list[str], timeout: float = 30.0) -> dict[str, int | None]:
+        """How many messages each queue holds, as a running node answers a passive declare:
+        None for a queue no running node holds (a classic queue whose node is stopped, or
+        one deleted with it).  A quorum queue that lost its leader is counted once a new one
+        is elected (``timeout`` seconds at most).  Every count is kept in :attr:`measurements`."""
+        node = next(n for n in self.nodes if n.running)
+        deadline = time.monotonic() + timeout
+        for name in names:
+            self._wait_for_leader(node, name, deadline)
+        counts: dict[str, int | None] = {}
+        with broker.connect(node.url) as conn:
+            for name in names:
+                try:
+                    counts[name] = conn.channel().queue_declare(name, passive=True).message_count
+                except amqp.NotFound:  # no running node holds it
+                    counts[name] = None
+        stopped = tuple(n.name for n in self.nodes if not n.running)
+        self.measurements.append((stopped, dict(counts)))
+        return counts
+
+    def _wait_for_leader(self, node: RabbitMQNode, name: str, deadline: float) -> None:
+        """A quorum queue whose leader's node went down counts nothing until the others
+        elect a new leader (a clean stop hands the leadership over first; a crash does not):
+        wait for a leader on a running node."""
+        path = f"/api/queues/%2F/{quote(name, safe='')}"
+        while time.monotonic() < deadline:
+            try:
+                info = node.api("GET", path)
+            except (OSError, urllib.error.URLError):  # no such queue (404)
+                return
+            running = {n.name for n in self.nodes if n.running}  # not what the others think
+            if info.get("type") != "quorum" or info.get("leader") in running:
+                return
+            time.sleep(0.2)
+
     # -- failures -----------------------------------------------------------------------
 
     def stop_node(self, index: int) -> None:
         """Stop node ``index`` (from 0) cleanly; its queues and messages stay on disk."""
         self.nodes[index].halt()
+
+    def kill_node(self, index: int) -> None:
+        """Kill node ``index`` (from 0) at once, as a crash would: what it confirmed stays
+        on disk, and :meth:`start_node` brings it back."""
+        self.nodes[index].kill()
 
     def start_node(self, index: int, timeout: float = 60.0) -> None:
         """Start node ``index`` again; return once it is back in the cluster with the data
@@ -119,9 +170,10 @@ class Cluster:
     # -- the end ------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stop every node (at once) and the port mapper; delete every folder."""
+        """Kill every node (their data is deleted anyway: a clean stop would take seconds
+        more) and the port mapper; delete every folder."""
         with ThreadPoolExecutor(max(len(self.nodes), 1)) as pool:
-            list(pool.map(RabbitMQNode.halt, self.nodes))
+            list(pool.map(RabbitMQNode.kill, self.nodes))
         if self.nodes:
             stop_epmd(self.nodes[0].env)
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -5,6 +5,8 @@
     vm = cloud.boot("vm1"); vm.wait()
     lab.trace.hops; lab.topology()
     lab.wait_until(lambda: all(hop.receiver for hop in lab.trace.hops))
+    lab.log.lines("nova-compute:compute1")  # what a service logged
+    lab.stop_broker(); lab.start_broker()   # "broker down" (the course's own broker only)
     server = rpc.get_rpc_server(lab.transport("worker:host1"),      # a process of your own,
                                 rpc.Target(topic="work", server="host1"), [endpoint])
     lab.stop()
@@ -30,12 +32,14 @@ import kombu
 from . import broker, policies, rpc, topology, views
 from .errors import BrokerUnreachable, CourseError
 from .i18n import _
+from .logbook import LogBook
 from .openstack.cinder import CinderCloud
 from .openstack.cloud import Cloud
 from .openstack.keystone import Keystone
 from .openstack.neutron import NeutronCloud
 from .openstack.nova import NovaCloud
 from .openstack.nova.cells import cell_url
+from .outage import BrokerOutage
 from .trace import DEFAULT_LIMIT
 from .transport_url import mask_url, parse_transport_url
 from .widgets import ProgressBar, QueueMonitor
@@ -88,6 +92,9 @@ class Lab:
         broker.connect(self.url).close()  # a configured broker must answer now, clearly
         #: Every message of this lab's clouds; ``.diagram()`` and ``.player()`` draw it.
         self.trace = views.Trace(trace_limit, snapshot=self._player_topology)
+        #: What the lab's services logged (INFO and above), by service.
+        self.log = LogBook().open()
+        self.outage = BrokerOutage(self.url)
         self.clouds: list[Cloud] = []
         self._transports: list[rpc.Transport] = []
         with Lab._current_lock:
@@ -104,7 +111,7 @@ class Lab:
              cells: Mapping[str, Any] | None = None, **options: Any) -> NovaCloud:
         """Start nova-api, -conductor, -scheduler and one nova-compute per host;
         ``boot_many`` shows a progress bar, and so does the start of many computes.
-        ``options``: as :class:`~course.openstack.nova.NovaCloud`'s (``options=`` sets
+        ``options``: as :class:`~course.openstack.nova.NovaCloud`'s (``messaging=`` sets
         every service's ``[oslo_messaging_rabbit]``, ``timings=``...).
 
         ``cells={"cell1": ["compute1", "compute2"], "cell2": ["compute3"]}``: cells v2
@@ -209,6 +216,20 @@ class Lab:
         ``queues``: which to show, by name (``lambda name: "notifications" in name``)."""
         return QueueMonitor(self.topology, interval=interval, history=history, queues=queues)
 
+    # -- failures -----------------------------------------------------------------------------
+
+    def stop_broker(self) -> None:
+        """Stop this lab's broker, as when RabbitMQ goes down: every connection drops,
+        the services retry.  The embedded broker, or a RabbitMQ node the course started
+        on this machine (``$COURSE_RABBITMQ_NODE``); any other broker is left alone
+        (:class:`~course.outage.NotOurBroker`)."""
+        self.outage.stop()
+
+    def start_broker(self) -> None:
+        """Start this lab's broker again: durable queues and their persistent messages are
+        back, transient ones are gone; the services reconnect and declare theirs again."""
+        self.outage.start()
+
     # -- an operator's settings --------------------------------------------------------------
 
     def set_policy(self, name: str, pattern: str, definition: dict[str, Any],
@@ -279,13 +300,16 @@ class Lab:
 
     def stop(self) -> None:
         """Stop every service this lab started, and the processes of :meth:`transport`
-        (their queues stay on a real RabbitMQ)."""
+        (their queues stay on a real RabbitMQ); a broker it stopped runs again."""
+        if self.outage.down:
+            self.outage.start()
         while self.clouds:
             self.clouds.pop().stop()
         transports, self._transports = self._transports, []
         if transports:  # at once: on RabbitMQ each consumer takes a moment to notice
             with ThreadPoolExecutor(len(transports), thread_name_prefix="cleanup") as pool:
                 list(pool.map(rpc.Transport.cleanup, transports))
+        self.log.close()
         with Lab._current_lock:
             if Lab._current is self:
                 Lab._current = None

@@ -58,6 +58,9 @@ NOTICE_ENV_VAR = broker.NOTICE_ENV_VAR
 LOOPBACK_DISTRIBUTION = "-kernel inet_dist_use_interface {127,0,0,1}"
 #: The file of a node's folder that tells ``stop`` (and a second ``start``) which node runs.
 STATE_FILE = "node.json"
+#: The variable :meth:`RabbitMQNode.exports` sets to the node's folder, where a lab finds the
+#: node again to stop and start it (``course.outage``).
+NODE_ENV_VAR = "COURSE_RABBITMQ_NODE"
 
 NOT_INSTALLED = N_("RabbitMQ is not installed in this environment.")
 STOPPED_WHILE_STARTING = N_("RabbitMQ stopped while starting.")
@@ -282,9 +285,11 @@ class RabbitMQNode:
 
     def exports(self) -> str:
         """Shell lines that point the course at this node (no password in the API's URL:
-        course.topology takes the transport_url's)."""
+        course.topology takes the transport_url's), and name its folder, where a failure
+        lesson finds it to stop and start it (:meth:`attach`)."""
         return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in (
-            ("COURSE_TRANSPORT_URL", self.url), ("COURSE_MANAGEMENT_URL", self.management_url)))
+            ("COURSE_TRANSPORT_URL", self.url), ("COURSE_MANAGEMENT_URL", self.management_url),
+            (NODE_ENV_VAR, str(self.folder))))
 
     def halt(self, timeout: float = 20.0) -> None:
         """Stop the node's Erlang VM cleanly (SIGTERM), keeping its folder and data."""
@@ -295,6 +300,14 @@ class RabbitMQNode:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
+
+    def kill(self, timeout: float = 10.0) -> None:
+        """Kill the node's Erlang VM at once (SIGKILL), as a crash or a power cut would:
+        what it confirmed is on disk, the rest is gone; :meth:`launch` recovers it."""
+        if self.running:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=timeout)
 
     def stop(self) -> None:
         """Stop the node and its port mapper, then delete its folder."""
@@ -349,8 +362,15 @@ def require_server() -> Path:
 def stop_epmd(env: dict[str, str]) -> None:
     """Stop the Erlang port mapper of ``env``'s ``ERL_EPMD_PORT`` (its nodes stopped)."""
     epmd = shutil.which("epmd")
-    if epmd:
-        subprocess.run([epmd, "-kill"], env=env, capture_output=True, timeout=10)
+    if not epmd:
+        return
+    deadline = time.monotonic() + 10
+    while True:  # it refuses while a node killed a moment ago is still registered
+        done = subprocess.run([epmd, "-kill"], env=env, capture_output=True, text=True,
+                              timeout=10)
+        if "living nodes" not in done.stdout + done.stderr or time.monotonic() > deadline:
+            return
+        time.sleep(0.1)
 
 
 def _claim(folder: Path) -> None:

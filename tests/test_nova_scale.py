@@ -21,7 +21,7 @@ def replies(topology):
 
 
 def test_options_reach_every_queue_of_every_service(broker, clouds):
-    cloud = clouds(broker.url, computes=["compute1"], options=QUORUM)
+    cloud = clouds(broker.url, computes=["compute1"], messaging=QUORUM)
     assert cloud.boot("vm1").wait(20) == "ACTIVE"
     view = broker.topology()
     assert {q.type for q in view.queues.values()} == {"quorum"}
@@ -47,7 +47,7 @@ def test_a_restarted_compute_leaves_its_old_reply_queue_behind(broker, clouds):
 
 
 def test_with_the_queue_manager_the_restarted_compute_finds_its_queues_again(url, clouds):
-    cloud = clouds(url, computes=["compute1"], options={"use_queue_manager": True})
+    cloud = clouds(url, computes=["compute1"], messaging={"use_queue_manager": True})
     names = set(course.topology.snapshot(url).queues)
     assert "reply_compute1:nova-compute:1" in names
     cloud.restart("nova-compute", "compute1")

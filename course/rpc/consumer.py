@@ -91,6 +91,7 @@ class ConsumerThread:
         self._conn: kombu.Connection | None = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._delays: Iterator[float] = iter(())
 
     def start(self) -> None:
         self._stop.clear()
@@ -105,12 +106,11 @@ class ConsumerThread:
 
     def _run(self) -> None:
         self.transport.gate.enlist()
-        delays = retry_delays(self.transport.conf)
+        self._delays = retry_delays(self.transport.conf)
         first = True
         while not self._stop.is_set():
             try:
                 self._consume()
-                delays = retry_delays(self.transport.conf)
             except Exception as error:  # a consumer thread must not die
                 if first and not self._ready.is_set():
                     self._error = _start_error(error)
@@ -118,7 +118,7 @@ class ConsumerThread:
                     return
                 if self._stop.is_set():
                     break
-                delay = next(delays)
+                delay = next(self._delays)
                 LOG.warning("%s: AMQP server unreachable: %s. Trying again in %s seconds.",
                             self.name, mask_url(str(error)), delay)
                 self._stop.wait(delay)
@@ -146,6 +146,8 @@ class ConsumerThread:
                     consumers[name] = self._consumer(channel, queue)
                     consumers[name].consume()
             self._ready.set()
+            # connected: the next loss waits from the start again, as each of oslo's ensure()
+            self._delays = retry_delays(self.transport.conf)
             if again:
                 self._record("reconnect")
             beats = heartbeat.enabled(self.transport.conf, conn)

@@ -56,18 +56,18 @@ def make_service(binary: str, host: str, url: str | None = None,
                  trace: Trace | None = None, notifications: bool | str | Notifications = False,
                  resources: dict | None = None, cell: str = CELL1,
                  track_instance_changes: bool = True,
-                 options: dict | None = None) -> NovaService:
+                 messaging: dict | None = None) -> NovaService:
     """One Nova service, not started.  ``database``: a path (or ``file:`` URI) or a
     :class:`Database`; for nova-compute it only gives access to Placement.  ``cell``:
     the cell database of its ``[database] connection``.  ``track_instance_changes``:
     ``[filter_scheduler] track_instance_changes`` (nova-compute's fanouts to the
-    schedulers).  ``options``: its ``[oslo_messaging_rabbit]`` settings
+    schedulers).  ``messaging``: its ``[oslo_messaging_rabbit]`` settings
     (``{"rabbit_quorum_queue": True}``)."""
     if binary not in SERVICES:
         raise ValueError(_("Unknown Nova service {binary}: choose one of {choices}.",
                            binary=binary, choices=", ".join(SERVICES)))
     kwargs: dict[str, Any] = dict(database=database, timings=timings,
-                                  notifications=notifications, cell=cell, options=options)
+                                  notifications=notifications, cell=cell, messaging=messaging)
     if binary == "nova-compute":
         kwargs.update(resources=resources, track_instance_changes=track_instance_changes)
     service = SERVICES[binary](host, url, trace, **kwargs)
@@ -219,7 +219,7 @@ class NovaCloud(Cloud):
     ``progress``: told ``(done, total)`` while :meth:`boot_many` waits (a lab passes
     a progress bar).  ``cells``: cell name -> its computes (instead of ``computes``),
     each cell on ``cell_urls[name]`` (default :func:`.cells.cell_url`).
-    ``track_instance_changes``: ``[filter_scheduler]``'s option.  ``options``: every
+    ``track_instance_changes``: ``[filter_scheduler]``'s option.  ``messaging``: every
     service's ``[oslo_messaging_rabbit]`` settings (``{"rabbit_quorum_queue": True}``),
     as in nova.conf.  ``starting``: told ``(done, total)`` while the computes start.
     Unlike the other
@@ -235,7 +235,7 @@ class NovaCloud(Cloud):
                  progress: Callable[[int, int], None] | None = None,
                  cells: Mapping[str, Iterable[str]] | None = None,
                  cell_urls: Mapping[str, str] | None = None,
-                 track_instance_changes: bool = True, options: dict | None = None,
+                 track_instance_changes: bool = True, messaging: dict | None = None,
                  starting: Callable[[int, int], None] | None = None) -> None:
         super().__init__(url, trace)
         #: cell name -> its computes; None for a single-cell cloud (cell1 on ``url``).
@@ -262,7 +262,7 @@ class NovaCloud(Cloud):
         self.api_only = api_only
         self.progress = progress
         self.track_instance_changes = track_instance_changes
-        self.options = dict(options or {})
+        self.messaging = dict(messaging or {})
         self.starting = starting
         self.db: Database | None = None
         self._services: dict[tuple[str, str], NovaService] = {}
@@ -335,7 +335,7 @@ class NovaCloud(Cloud):
                                trace=self.trace, notifications=self.notifications,
                                resources=resources or self.resources, cell=cell,
                                track_instance_changes=self.track_instance_changes,
-                               options=self.options)
+                               messaging=self.messaging)
         self._services[(binary, host)] = service
         return service
 

@@ -418,9 +418,9 @@ class ComputeService(NovaService):
                  database: Database | str | None = None, timings: Timings | None = None,
                  notifications: bool | str | Notifications = False,
                  resources: dict | None = None, cell: str = CELL1,
-                 track_instance_changes: bool = True, options: dict | None = None) -> None:
+                 track_instance_changes: bool = True, messaging: dict | None = None) -> None:
         super().__init__(host, url, trace, timings=timings, notifications=notifications,
-                         cell=cell, options=options)
+                         cell=cell, messaging=messaging)
         self.track_instance_changes = track_instance_changes
         # nova/cmd/compute.py: objects_base.NovaObject.indirection_api = ConductorAPI()
         self.conductor_api = ConductorAPI(self)

@@ -98,18 +98,18 @@ class NovaService(BaseService):
     def __init__(self, host: str, url: str | None = None, trace: Trace | None = None, *,
                  database: Database | str | None = None, timings: Timings | None = None,
                  notifications: bool | str | Notifications = False,
-                 cell: str = CELL1, options: dict | None = None) -> None:
+                 cell: str = CELL1, messaging: dict | None = None) -> None:
         self.timings = timings or Timings()
         #: ``[oslo_messaging_rabbit]`` and the RPC timeout, for every transport it opens.
-        self.options = {"rpc_response_timeout": self.timings.rpc_response_timeout,
-                        **(options or {})}
+        self.messaging = {"rpc_response_timeout": self.timings.rpc_response_timeout,
+                          **(messaging or {})}
         # a database service given none gets a private in-memory one (alone, for a test)
         self.db = (open_database(database) or Database()) if self.uses_database else None
         self._own_db = self.db is not None and not isinstance(database, Database)
         #: ``[database] connection``: the cell database used unless a context targets another.
         self.cell = cell
         serializer = NovaObjectSerializer(self.db, cell)
-        super().__init__(host, url, trace, options=self.options, serializer=serializer)
+        super().__init__(host, url, trace, options=self.messaging, serializer=serializer)
         self.backend: Any = self.db
         self.notification_settings = notification_settings(notifications)
         #: None when nothing reaches the bus, else ``[notifications] notification_format``.
@@ -149,7 +149,7 @@ class NovaService(BaseService):
             if transport is None:
                 transport = self._cell_transports[url] = rpc.get_transport(
                     url, self.control_exchange, service=self.name, trace=self.trace,
-                    options=self.options, allowed_remote_exmods=self.allowed_remote_exmods,
+                    options=self.messaging, allowed_remote_exmods=self.allowed_remote_exmods,
                     gate=self.gate)
         return rpc.RPCClient(transport, client.target, client.timeout, client.version_cap,
                              client.serializer, client.call_monitor_timeout)
