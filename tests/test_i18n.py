@@ -206,3 +206,14 @@ def test_numbers_durations_percentages_and_dates_for_the_language():
         assert i18n.format_percent(0.125, 1) == "12.5%"
         assert i18n.format_datetime(moment) == "Nov 24, 2026, 4:05:03\u202fPM"
         assert i18n.format_time(moment, "short") == "4:05\u202fPM"
+
+
+def test_a_list_joined_by_semicolons_is_written_the_french_way(french):
+    """A diagnosis naming two faults joins them with "; ": in French, with the narrow
+    no-break space the typography wants before a semicolon."""
+    from course.exercises.result import Joined, Message
+
+    joined = Joined((Message("`fault` is `a`"), Message("`fault` is `b`")), separator="; ")
+    assert "\u202f; " in str(joined)
+    i18n.set_language("en")
+    assert str(joined).count("; ") == 1 and "\u202f" not in str(joined)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..i18n import _
+from ..i18n import N_, _
 
 CORRECT, NOT_YET, NOT_ATTEMPTED = "correct", "not yet", "not attempted"
 
@@ -42,6 +42,11 @@ class Outcome:
         return self.correct
 
 
+#: Separators said differently in another language (French puts a narrow no-break space
+#: before a semicolon), translated when shown.
+SEPARATORS = (N_("; "),)
+
+
 @dataclass(frozen=True)
 class Joined:
     """Several messages shown together (sentences, or a list), each translated when shown."""
@@ -50,4 +55,5 @@ class Joined:
     separator: str = " "
 
     def __str__(self) -> str:
-        return self.separator.join(str(part) for part in self.parts)
+        separator = _(self.separator) if self.separator in SEPARATORS else self.separator
+        return separator.join(str(part) for part in self.parts)
