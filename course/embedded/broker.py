@@ -26,7 +26,8 @@ class Broker(Declarations, Messaging, DeadLettering, Policies):
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.vhosts: dict[str, VHost] = {}
+        #: Name -> vhost: only those ``add_vhost`` made, and the default ``/`` (RabbitMQ's).
+        self.vhosts: dict[str, VHost] = {"/": VHost("/")}
         self.connections: list[Connection] = []
         self._seq = count(1)
         self._expiry_check = float("inf")  # earliest moment an x-expires queue may be due
@@ -55,9 +56,16 @@ class Broker(Declarations, Messaging, DeadLettering, Policies):
         with self.lock:
             self.users[name] = password
 
+    def add_vhost(self, name: str) -> None:
+        """``rabbitmqctl add_vhost name`` (``PUT /api/vhosts/<name>``: one that exists
+        stays as it is); every user may use it, as the course's only users are its own."""
+        with self.lock:
+            self.vhosts.setdefault(name or "/", VHost(name or "/"))
+
     def connect(self, vhost: str = "/", name: str = "", userid: str = "guest",
                 password: str = "guest") -> Connection:
-        """A new connection; refused as RabbitMQ refuses a wrong user name or password."""
+        """A new connection; refused as RabbitMQ refuses a wrong user name or password
+        (403, at login) and then a vhost that does not exist (530, at connection.open)."""
         with self.lock:
             self._reap()
             if self.stopped:
@@ -71,9 +79,11 @@ class Broker(Declarations, Messaging, DeadLettering, Policies):
             return conn
 
     def _vhost(self, name: str) -> VHost:
+        """The vhost ``name``, or RabbitMQ's refusal of one that does not exist."""
         name = name or "/"
         if name not in self.vhosts:
-            self.vhosts[name] = VHost(name)
+            raise amqp_errors.NotAllowed(f"NOT_ALLOWED - vhost {name} not found", (10, 40),
+                                         "Connection.open", reply_code=530)
         return self.vhosts[name]
 
     def open_channel(self, conn: Connection) -> Channel:
@@ -207,7 +217,8 @@ class Broker(Declarations, Messaging, DeadLettering, Policies):
             return {"exchanges": exchanges, "queues": queues, "bindings": bindings}
 
     def reset(self) -> None:
-        """Forget everything, like restarting a broker that keeps nothing on disk.
+        """Forget everything, like restarting a broker that keeps nothing on disk: only
+        the default vhost ``/`` and user ``guest`` are left.
 
         Open connections are closed: their next call fails as after a broker restart.
         """
@@ -215,7 +226,7 @@ class Broker(Declarations, Messaging, DeadLettering, Policies):
             self._reap()
             for conn in list(self.connections):
                 self._close_connection(conn)
-            self.vhosts.clear()
+            self.vhosts = {"/": VHost("/")}
             self.users = dict(DEFAULT_USERS)
             self.stopped = False
             self._expiry_check = float("inf")
