@@ -11,6 +11,7 @@ embedded one.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from urllib.parse import quote
 
 import kombu
@@ -99,9 +100,10 @@ def add_user(name: str, password: str) -> None:
     embedded.BROKER.add_user(name, password)
 
 
-def reset() -> None:
-    """Empty the embedded broker, like restarting a RabbitMQ that keeps nothing on disk."""
-    embedded.BROKER.reset()
+def reset(vhosts: Iterable[str] = ()) -> None:
+    """Empty the embedded broker, like restarting a RabbitMQ that keeps nothing on disk;
+    ``vhosts`` are made again at once (as a deployment defines them), empty."""
+    embedded.BROKER.reset(vhosts)
 
 
 def stop() -> None:

@@ -81,8 +81,7 @@ class Lab:
         if previous is not None:
             previous.stop()
         if self.embedded:  # a fresh broker, and the lab's vhost made as an operator would
-            broker.reset()
-            broker.add_vhost(parse_transport_url(self.url).vhost)
+            broker.reset([parse_transport_url(self.url).vhost])
         broker.connect(self.url).close()  # a configured broker must answer now, clearly
         #: Every message of this lab's clouds; ``.diagram()`` and ``.player()`` draw it.
         self.trace = views.Trace(trace_limit, snapshot=self._player_topology)

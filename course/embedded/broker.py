@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import count
 from typing import Any
 
@@ -216,9 +216,10 @@ class Broker(Declarations, Messaging, DeadLettering, Policies):
                               "arguments": dict(b.arguments)} for b in e.bindings]
             return {"exchanges": exchanges, "queues": queues, "bindings": bindings}
 
-    def reset(self) -> None:
+    def reset(self, vhosts: Iterable[str] = ()) -> None:
         """Forget everything, like restarting a broker that keeps nothing on disk: only
-        the default vhost ``/`` and user ``guest`` are left.
+        the default vhost ``/``, the (empty) ``vhosts`` a deployment defines, and user
+        ``guest`` are left.
 
         Open connections are closed: their next call fails as after a broker restart.
         """
@@ -226,7 +227,7 @@ class Broker(Declarations, Messaging, DeadLettering, Policies):
             self._reap()
             for conn in list(self.connections):
                 self._close_connection(conn)
-            self.vhosts = {"/": VHost("/")}
+            self.vhosts = {name: VHost(name) for name in ("/", *vhosts)}
             self.users = dict(DEFAULT_USERS)
             self.stopped = False
             self._expiry_check = float("inf")
