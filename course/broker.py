@@ -11,13 +11,15 @@ embedded one.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from urllib.parse import quote
 
 import kombu
 from amqp import exceptions as amqp_errors
 from kombu.exceptions import OperationalError
 
 from . import embedded, kombu_transport
-from .errors import BrokerUnreachable
+from .errors import BrokerRefused, BrokerUnreachable
 from .i18n import _
 from .transport_url import (
     TransportURL,
@@ -26,9 +28,9 @@ from .transport_url import (
     parse_transport_url,
 )
 
-__all__ = ["ENV_VAR", "EMBEDDED_URL", "NOTICE_ENV_VAR", "add_user", "connect", "configured_url",
-           "connection_errors", "is_embedded", "parse_transport_url", "reset", "start", "stop",
-           "wake"]
+__all__ = ["ENV_VAR", "EMBEDDED_URL", "NOTICE_ENV_VAR", "add_user", "add_vhost", "connect",
+           "configured_url", "connection_errors", "is_embedded", "parse_transport_url", "reset",
+           "start", "stop", "wake"]
 
 #: The environment variable that selects a broker when none is passed.
 ENV_VAR = "COURSE_TRANSPORT_URL"
@@ -76,11 +78,23 @@ def connect(url: str | TransportURL | None = None, *, timeout: float = 5.0,
         try:
             conn.connect()
         except amqp_errors.AccessRefused as error:
-            raise BrokerUnreachable(_(
+            raise BrokerRefused(_(
                 "Cannot connect to the embedded broker at {url}: {reason}.", url=str(parsed),
                 reason=failure_reason(error, conn, parsed.vhost))) from None
+        except amqp_errors.NotAllowed:
+            raise BrokerRefused(_(
+                "Cannot connect to the embedded broker at {url}: vhost {vhost} not found "
+                "(NOT_ALLOWED, 530): create it with `course.broker.add_vhost({name})`.",
+                url=str(parsed), vhost=parsed.vhost, name=repr(parsed.vhost))) from None
         return conn
     return open_connection(parsed, timeout=timeout, heartbeat=heartbeat)
+
+
+def add_vhost(name: str) -> str:
+    """``rabbitmqctl add_vhost name`` on the embedded broker (``/`` always exists;
+    ``reset()`` forgets the others); the transport_url of the vhost."""
+    embedded.BROKER.add_vhost(name)
+    return EMBEDDED_URL + ("/" + quote(name, safe="") if name != "/" else "")
 
 
 def add_user(name: str, password: str) -> None:
@@ -88,9 +102,10 @@ def add_user(name: str, password: str) -> None:
     embedded.BROKER.add_user(name, password)
 
 
-def reset() -> None:
-    """Empty the embedded broker, like restarting a RabbitMQ that keeps nothing on disk."""
-    embedded.BROKER.reset()
+def reset(vhosts: Iterable[str] = ()) -> None:
+    """Empty the embedded broker, like restarting a RabbitMQ that keeps nothing on disk;
+    ``vhosts`` are made again at once (as a deployment defines them), empty."""
+    embedded.BROKER.reset(vhosts)
 
 
 def stop() -> None:

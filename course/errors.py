@@ -23,6 +23,11 @@ class BrokerUnreachable(CourseError, ConnectionError):
     """A configured broker did not answer; never replaced silently by another broker."""
 
 
+class BrokerRefused(BrokerUnreachable):
+    """The broker answered and refused the login (403) or the vhost (530): py-amqp counts
+    neither as recoverable, so kombu and oslo do not try again, and neither does the course."""
+
+
 class NovaConfError(CourseError, ValueError):
     """A nova.conf text oslo.config would refuse to read; the message names the line."""
 

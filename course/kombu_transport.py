@@ -246,7 +246,10 @@ class Transport(base.Transport):
     default_port = None
     connection_errors = (amqp_errors.ConnectionError, OSError)
     channel_errors = (amqp_errors.ChannelError,)
-    recoverable_connection_errors = (amqp_errors.RecoverableConnectionError, OSError)
+    #: As py-amqp's: a ``basic.nack`` (``MessageNacked``) counts as a recoverable connection
+    #: error, so that kombu's ``ensure()`` (oslo's retries) reconnects and publishes again.
+    recoverable_connection_errors = (amqp_errors.RecoverableConnectionError,
+                                     amqp_errors.MessageNacked, OSError)
     recoverable_channel_errors = (amqp_errors.RecoverableChannelError,)
     implements = base.Transport.implements.extend(
         asynchronous=False, heartbeats=True,

@@ -87,8 +87,8 @@ class Lab:
             previous, Lab._current = Lab._current, None
         if previous is not None:
             previous.stop()
-        if self.embedded:
-            broker.reset()
+        if self.embedded:  # a fresh broker, and the lab's vhost made as an operator would
+            broker.reset([parse_transport_url(self.url).vhost])
         broker.connect(self.url).close()  # a configured broker must answer now, clearly
         #: Every message of this lab's clouds; ``.diagram()`` and ``.player()`` draw it.
         self.trace = views.Trace(trace_limit, snapshot=self._player_topology)
@@ -136,9 +136,10 @@ class Lab:
     def _cell_broker(self, cell: str) -> str:
         """The transport_url of a cell's vhost, created if the lab can (RabbitMQ)."""
         url = cell_url(self.url, cell)
-        if self.embedded:
-            return url  # the embedded broker makes a vhost at its first connection
         vhost = parse_transport_url(url).vhost
+        if self.embedded:  # the lab makes the cell's vhost, as DevStack does for each cell
+            broker.add_vhost(vhost)
+            return url
         if self.add_vhost is not None:
             return self.add_vhost(vhost)
         try:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from amqp import exceptions as amqp_errors
+
 from . import embedded
 from .broker import configured_url, is_embedded
 from .errors import CourseError
@@ -50,6 +52,11 @@ def set_policy(url: str | None, name: str, pattern: str, definition: dict[str, A
         except embedded.PolicyInvalid as error:
             raise PolicyError(_("RabbitMQ would refuse policy {name}: {reason}.",
                                 name=name, reason=str(error))) from None
+        except amqp_errors.NotAllowed:
+            vhost = parse_transport_url(url).vhost or "/"
+            raise PolicyError(_("There is no vhost {vhost} on the embedded broker: "
+                                "`course.broker.add_vhost({name})` makes it.", vhost=vhost,
+                                name=repr(vhost))) from None
         return
     api = management_client(url, management_url=management_url)
     try:

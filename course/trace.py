@@ -10,7 +10,8 @@ Words used here:
 * an **event** is one thing that happened to one message: ``publish`` (a
   service hands it to an exchange), ``deliver`` (a service receives it from a
   queue), ``ack`` (the receiver acknowledges it), ``return`` (the broker gives
-  back a ``mandatory`` message that reached no queue), ``drop`` (a receiver
+  back a ``mandatory`` message that reached no queue), ``nack`` (a queue refused it,
+  ``x-overflow: reject-publish``: the sender sends it again), ``drop`` (a receiver
   throws away a duplicate), ``fail`` (the sender gave up: the broker stayed
   unreachable), ``http`` (a request that real OpenStack sends over HTTP, not over the
   broker: recorded so that the picture is complete); and, of kind ``connection`` and
@@ -45,7 +46,8 @@ UUID_HEX = re.compile(r"(?<=_)[0-9a-f]{32}\b")
 
 KINDS = ("cast", "call", "reply", "fanout", "notify", "http")
 #: What :meth:`Hops.outcomes` counts.
-OUTCOMES = ("delivered", "redelivered", "undelivered", "returned", "failed", "duplicate")
+OUTCOMES = ("delivered", "redelivered", "undelivered", "returned", "nacked", "failed",
+            "duplicate")
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class Event:
 
     seq: int
     time: float  # seconds since the trace started
-    action: str  # publish | deliver | ack | return | drop | http
+    action: str  # publish | deliver | ack | return | nack | fail | drop | http
     kind: str  # cast | call | reply | fanout | notify
     service: str  # who did it: "nova-conductor:ctl"
     exchange: str = ""
@@ -93,10 +95,24 @@ class Hop:
     #: The broker the message crossed, as its transport_url with the password masked
     #: (``embedded:///cell1``, ``rabbit://nova:****@ctl:5672/cell1``); "" for HTTP.
     broker: str = ""
+    #: Why no queue holds it, for a message the broker did not queue: ``returned``,
+    #: ``nacked`` or ``failed`` (the outcomes of :meth:`Hops.outcomes`); else "".
+    refused: str = ""
 
     @property
     def exchange_label(self) -> str:
         return exchange_label(self.exchange)
+
+    @property
+    def unqueued(self) -> str:
+        """What tables and pictures show where no queue or receiver took it (yet)."""
+        labels = {"returned": _("(returned)"), "nacked": _("(refused: nack)"),
+                  "failed": _("(not sent)")}
+        return labels.get(self.refused) or _("(waiting)")
+
+
+#: The action that leaves a message outside every queue, by the outcome it gives.
+REFUSALS = (("nack", "nacked"), ("return", "returned"), ("fail", "failed"))
 
 
 class Hops:
@@ -115,7 +131,8 @@ class Hops:
         ``redelivered`` (taken again, flagged by the broker: its first taker never
         acknowledged it), ``undelivered`` (nobody has taken it: still waiting, or lost
         with a queue the broker did not keep), ``returned`` (mandatory, reached no queue),
-        ``failed`` (never reached the broker), ``duplicate`` (dropped by its receiver).
+        ``nacked`` (refused by a full queue each time it was sent, so far), ``failed``
+        (never reached the broker), ``duplicate`` (dropped by its receiver).
         """
         counts = dict.fromkeys(OUTCOMES, 0)
         actions: dict[str, list[Event]] = {}
@@ -126,7 +143,9 @@ class Hops:
             done = {e.action for e in events}
             if "publish" not in done:
                 continue
-            if "fail" in done:
+            if "nack" in done and "deliver" not in done:
+                counts["nacked"] += 1
+            elif "fail" in done:
                 counts["failed"] += 1
             elif "return" in done:
                 counts["returned"] += 1
@@ -213,9 +232,12 @@ def hops(events: Iterable[Event]) -> list[Hop]:
     """
     events = list(events)
     deliveries: dict[str, list[Event]] = {}
+    refusals: dict[str, set[str]] = {}
     for event in events:
         if event.action == "deliver":
             deliveries.setdefault(event.unique_id, []).append(event)
+        elif event.action in dict(REFUSALS):
+            refusals.setdefault(event.unique_id, set()).add(event.action)
     result: list[Hop] = []
     for sent in (e for e in events if e.action in ("publish", "http")):
         if sent.action == "http":
@@ -225,6 +247,8 @@ def hops(events: Iterable[Event]) -> list[Hop]:
                 request_id=sent.request_id, msg_id="", unique_id="", published=sent.time,
                 delivered=sent.time, body=sent.body))
             continue
+        refused = next((outcome for action, outcome in REFUSALS
+                        if action in refusals.get(sent.unique_id, ())), "")
         for got in deliveries.get(sent.unique_id) or [None]:
             result.append(Hop(
                 number=len(result) + 1, kind=sent.kind, sender=sent.service,
@@ -232,7 +256,8 @@ def hops(events: Iterable[Event]) -> list[Hop]:
                 queue=got.queue if got else "", receiver=got.service if got else "",
                 method=sent.method, request_id=sent.request_id, msg_id=sent.msg_id,
                 unique_id=sent.unique_id, published=sent.time,
-                delivered=got.time if got else None, body=sent.body, broker=sent.broker))
+                delivered=got.time if got else None, body=sent.body, broker=sent.broker,
+                refused="" if got else refused))
     return result
 
 
@@ -262,7 +287,7 @@ def hop_cells(hop: Hop, method: str | None = None) -> list[str]:
     """
     return [str(hop.number), hop.kind, hop.sender,
             "HTTP" if hop.kind == "http" else hop.exchange_label, hop.routing_key,
-            hop.queue or ("" if hop.kind == "http" else _("(waiting)")),
+            hop.queue or ("" if hop.kind == "http" else hop.unqueued),
             hop.receiver, hop.method if method is None else method]
 
 

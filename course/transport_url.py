@@ -27,7 +27,7 @@ import amqp
 import kombu
 from kombu.exceptions import KombuError
 
-from .errors import BrokerUnreachable, TransportURLError
+from .errors import BrokerRefused, BrokerUnreachable, TransportURLError
 from .i18n import _, format_seconds
 
 DEFAULT_PORT = 5672
@@ -492,8 +492,10 @@ def open_connection(url: str | TransportURL, timeout: float = 5.0,
     except (OSError, KombuError, amqp.AMQPError) as error:
         failed(error)
         connection.release()
-        raise BrokerUnreachable(_("Cannot connect to RabbitMQ at {url}. {reasons}",
-                                  url=str(parsed), reasons=" ".join(failures))) from None
+        refused = isinstance(error, (amqp.AccessRefused, amqp.NotAllowed))
+        raise (BrokerRefused if refused else BrokerUnreachable)(_(
+            "Cannot connect to RabbitMQ at {url}. {reasons}", url=str(parsed),
+            reasons=" ".join(failures))) from None
     return connection
 
 

@@ -194,7 +194,7 @@ def broker(request):
     else:
         from course import broker as course_broker
 
-        b = Broker("embedded", f"embedded:///{vhost}", vhost)
+        b = Broker("embedded", course_broker.add_vhost(vhost), vhost)
         try:
             yield b
         finally:

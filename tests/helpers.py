@@ -49,10 +49,11 @@ def no_leaked_threads(timeout: float = 10.0) -> Iterator[None]:
 
 @contextlib.contextmanager
 def embedded_vhost(prefix: str = "test") -> Iterator[str]:
-    """The URL of a fresh vhost of the embedded broker, emptied afterwards."""
+    """The URL of a fresh vhost of the embedded broker (made as ``rabbitmqctl add_vhost``
+    makes one), forgotten afterwards with everything else."""
     from course import broker  # here, not at the top: conftest imports this module
 
-    yield f"embedded:///{prefix}-{uuid.uuid4().hex[:12]}"
+    yield broker.add_vhost(f"{prefix}-{uuid.uuid4().hex[:12]}")
     broker.reset()
 
 

@@ -62,7 +62,9 @@ def vhosts(request):
     def make():
         vhost = f"interop-{uuid.uuid4().hex[:12]}"
         if request.param == "embedded":
-            side = Side("embedded", vhost, f"embedded:///{vhost}", f"kombu+embedded:////{vhost}")
+            from course import broker
+
+            side = Side("embedded", vhost, broker.add_vhost(vhost), f"kombu+embedded:////{vhost}")
         else:
             node = request.getfixturevalue("rabbitmq_node")
             url = node.add_vhost(vhost)

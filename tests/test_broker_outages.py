@@ -71,7 +71,7 @@ class Outage:
 def outage(request):
     vhost = f"outage-{uuid.uuid4().hex[:12]}"
     if request.param == "embedded":
-        case = Outage("embedded", f"embedded:///{vhost}")
+        case = Outage("embedded", course_broker.add_vhost(vhost))
     else:
         node = request.getfixturevalue("private_node")
         case = Outage("rabbitmq", node.add_vhost(vhost), node)
@@ -220,15 +220,17 @@ def test_outcomes_count_each_message_once():
     trace = Trace()
     for unique_id, actions in (("a", ["publish", "deliver", "deliver"]),  # a fanout
                                ("b", ["publish"]), ("c", ["publish", "return"]),
-                               ("d", ["publish", "fail"]), ("e", ["publish", "deliver", "drop"])):
+                               ("d", ["publish", "fail"]), ("e", ["publish", "deliver", "drop"]),
+                               ("n", ["publish", "nack", "nack"]),  # refused, still refused
+                               ("m", ["publish", "nack", "deliver"])):  # then accepted
         for action in actions:
             trace.record(action, "cast", "svc", unique_id=unique_id)
     trace.record("deliver", "notify", "svc", unique_id="f", redelivered=False)
     trace.record("publish", "notify", "svc", unique_id="g")
     trace.record("deliver", "notify", "svc", unique_id="g", redelivered=True)
     trace.record("http", "http", "svc", method="GET /", peer="placement")
-    assert trace.outcomes() == {"delivered": 3, "redelivered": 1, "undelivered": 1,
-                                "returned": 1, "failed": 1, "duplicate": 1}
+    assert trace.outcomes() == {"delivered": 4, "redelivered": 1, "undelivered": 1,
+                                "returned": 1, "nacked": 1, "failed": 1, "duplicate": 1}
     assert trace.for_request("").outcomes() == trace.outcomes()
 
 

@@ -1,12 +1,13 @@
 """Broker conformance, logging in: a wrong password is refused on both brokers with
 RabbitMQ's code and text (ACCESS_REFUSED, 403), by kombu as by ``course.broker``; no
-credentials (embedded) means guest/guest; ``broker.reset()`` forgets added users."""
+credentials (embedded) means guest/guest; ``broker.reset()`` forgets added users.
+A vhost that does not exist is refused too (NOT_ALLOWED, 530), after the login."""
 
 from __future__ import annotations
 
 import kombu
 import pytest
-from amqp.exceptions import AccessRefused
+from amqp.exceptions import AccessRefused, NotAllowed
 
 from course import broker as course_broker
 from course.errors import BrokerUnreachable
@@ -70,3 +71,44 @@ def test_embedded_credentials_are_masked_and_a_host_is_still_refused():
     assert parsed.vhost == "cell1"
     with pytest.raises(TransportURLError, match="takes no host"):
         parse_transport_url("embedded://nova:s3cret@ctl/cell1")
+
+
+def other_vhost(url: str, vhost: str) -> str:
+    """``url`` with another vhost, the same user and password."""
+    return url.rpartition("/")[0] + "/" + vhost
+
+
+def test_an_unknown_vhost_is_refused_with_rabbitmqs_code_and_text(broker):
+    """After the login, connection.open to a vhost that does not exist: NOT_ALLOWED 530,
+    "vhost X not found" (kombu: NotAllowed; course.broker: one line, password masked)."""
+    missing = other_vhost(broker.url, "no-such-vhost")
+    conn = raw(missing)
+    with pytest.raises(NotAllowed) as refused:
+        conn.connect()
+    conn.release()
+    assert (refused.value.reply_code, refused.value.reply_text) == (
+        530, "NOT_ALLOWED - vhost no-such-vhost not found")
+    assert refused.value.method_name == "Connection.open"
+    with pytest.raises(BrokerUnreachable) as error:
+        course_broker.connect(with_password(missing, "guest"), timeout=5)
+    assert "no-such-vhost" in str(error.value) and "NOT_ALLOWED, 530" in str(error.value)
+    assert "guest:guest" not in str(error.value) and "\n" not in str(error.value)
+
+
+def test_the_login_is_checked_before_the_vhost(broker):
+    with pytest.raises(AccessRefused):
+        raw(with_password(other_vhost(broker.url, "no-such-vhost"), "wrong")).connect()
+
+
+def test_added_vhosts_are_forgotten_at_reset_but_the_default_one_stays():
+    url = course_broker.add_vhost("nova")
+    assert url == "embedded:///nova" and course_broker.add_vhost("nova") == url
+    with course_broker.connect(url) as conn:
+        conn.default_channel.queue_declare("kept", auto_delete=False)
+    with course_broker.connect(course_broker.add_vhost("nova")) as conn:  # still there
+        assert conn.default_channel.queue_declare("kept", passive=True).queue == "kept"
+    course_broker.reset()
+    with pytest.raises(BrokerUnreachable, match=r"add_vhost\('nova'\)"):
+        course_broker.connect(url)
+    with course_broker.connect("embedded://") as conn:
+        assert conn.connected

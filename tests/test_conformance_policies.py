@@ -168,3 +168,10 @@ def test_embedded_refuses_what_it_does_not_implement(url):
     with pytest.raises(PolicyError, match="does not implement the policy key ha-mode"):
         policies.set_policy(url, "ha", ".*", {"ha-mode": "all"})
     assert policies.policies(url) == []
+
+
+def test_a_policy_for_a_vhost_that_does_not_exist_is_refused_clearly():
+    with pytest.raises(PolicyError, match=r"no vhost ghost .*add_vhost\('ghost'\)"):
+        policies.set_policy("embedded:///ghost", "cap", ".*", {"max-length": 1})
+    with pytest.raises(PolicyError, match="no policy cap in vhost ghost"):
+        policies.clear_policy("embedded:///ghost", "cap")

@@ -325,9 +325,9 @@ def test_several_brokers_as_clusters(embedded):
     """Two cells, one broker each (cells v2), traced together: each hop is drawn on the
     broker it went through."""
     trace = views.Trace()
-    cells = {"cell1": NovaCloud("embedded:///cell1", trace, computes=["a1"],
+    cells = {"cell1": NovaCloud(course_broker.add_vhost("cell1"), trace, computes=["a1"],
                                 controller="ctl1", timings=Timings.zero()),
-             "cell2": NovaCloud("embedded:///cell2", trace, computes=["b1", "b2"],
+             "cell2": NovaCloud(course_broker.add_vhost("cell2"), trace, computes=["b1", "b2"],
                                 controller="ctl2", timings=Timings.zero())}
     try:
         for cloud in cells.values():

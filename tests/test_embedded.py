@@ -63,7 +63,7 @@ def test_connect_defaults_to_embedded(monkeypatch):
 
 
 def test_vhosts_are_separate():
-    with course.broker.connect("embedded:///cell1") as a, course.broker.connect() as b:
+    with course.broker.connect(course.broker.add_vhost("cell1")) as a, course.broker.connect() as b:
         kombu.Queue("compute", channel=a.default_channel).declare()
         assert [q["name"] for q in embedded.describe("cell1")["queues"]] == ["compute"]
         assert embedded.describe("/")["queues"] == []

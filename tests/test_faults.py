@@ -130,7 +130,39 @@ def wrong_credentials(b, scene, fault):
               f"nova-compute on {other} is in `cloud.service_list()`: it connected"]),
             ({"fault": "stopped-service", "service": "nova-compute", "host": host},
              ["But this lab has no `stopped-service` fault.",
-              f"`cloud.service_list()` has no nova-compute on {host}."])]
+              f"`cloud.service_list()` has no nova-compute on {host}."]),
+            ({"fault": "wrong-vhost", "service": "nova-compute", "host": host},
+             ["But this lab has no `wrong-vhost` fault.", "ACCESS_REFUSED, 403"])]
+
+
+def wrong_vhost(b, scene, fault):
+    host = fault.subject["host"]
+    log = b.logs[f"nova-compute:{host}"]
+    assert "NOT_ALLOWED, 530" in log and "nova" in log and "guest:guest" not in log
+    assert f"compute.{host}" not in scene.topology().queues
+    assert scene.state("nova-compute", host) is None
+    return [({"fault": "wrong-credentials", "service": "nova-compute", "host": host},
+             ["But this lab has no `wrong-credentials` fault.",
+              f"nova-compute on {host} did not start; `broken.logs` says why:",
+              "NOT_ALLOWED, 530"])]
+
+
+def full_queue(b, scene, fault):
+    queue = scene.topology().queues["notifications.info"]
+    assert queue.policy == "notifications-cap" and queue.consumers == 0
+    assert queue.effective_policy_definition == {"max-length": 5, "overflow": "reject-publish"}
+    nacked = [e for e in b.lab.trace.events if e.action == "nack"]
+    assert nacked and {(e.kind, e.routing_key) for e in nacked} == {
+        ("notify", "notifications.info")}
+    assert b.lab.trace.outcomes()["nacked"] >= 1
+    assert "(refused: nack)" in b.lab.trace.table()
+    assert scene.vms[fault.host].status == "SHUTOFF"  # stopped all the same, later
+    return [({"fault": "full-queue", "queue": f"compute.{fault.host}"},
+             [f"But `queue` is not `compute.{fault.host}`.",
+              "It has no length limit that refuses messages"]),
+            ({"fault": "unread-notifications", "queue": "notifications.info"},
+             ["But this lab has no `unread-notifications` fault.",
+              "`notifications.info` holds"])]
 
 
 CASES = {
@@ -143,6 +175,8 @@ CASES = {
     "orphaned-reply-queue": ("orphaned-reply-queue", {}, orphaned_reply),
     "heartbeat-stopped": ("heartbeat-stopped", {}, heartbeat_stopped),
     "wrong-credentials": ("wrong-credentials", {}, wrong_credentials),
+    "wrong-vhost": ("wrong-vhost", {}, wrong_vhost),
+    "full-queue": ("full-queue", {}, full_queue),
 }
 
 

@@ -25,6 +25,7 @@ from course.openstack.nova.base import NovaObjectSerializer
 from course.openstack.nova.context import make_context
 from course.openstack.nova.db import PLACEMENT_DB
 from course.openstack.nova.exception import InstanceInvalidState
+from course.transport_url import parse_transport_url
 
 BOOT_STATES = [("building", "scheduling"), ("building", None), ("building", "networking"),
                ("building", "block_device_mapping"), ("building", "spawning"), ("active", None)]
@@ -499,7 +500,8 @@ def test_broker_restart_loses_what_waited_in_queues(url, clouds):
     compute.stop()
     vm = cloud.boot("vm1")
     assert eventually(lambda: topology.snapshot(url).queues["compute.compute1"].messages == 1)
-    course.broker.reset()  # a RabbitMQ restart: nothing is durable, the cast is gone
+    # a RabbitMQ restart: nothing is durable, the cast is gone (the vhost is defined again)
+    course.broker.reset([parse_transport_url(url).vhost])
     compute.start()  # reconnects, declares compute.compute1 again: empty
     # nova/compute/manager.py init_host: a VM holding resources on this node but never
     # claimed here would stay BUILD for ever; the compute puts it in ERROR at start-up.
@@ -516,7 +518,7 @@ def test_broker_gone_during_a_build(url, clouds, caplog):
 
     def spawn_then_lose_the_broker(instance):
         spawn(instance)
-        course.broker.reset()  # every connection closed while the VM spawns
+        course.broker.reset([parse_transport_url(url).vhost])  # every connection closed
 
     driver.spawn = spawn_then_lose_the_broker
     vm = cloud.boot("vm1")

@@ -241,3 +241,77 @@ def test_both_libraries_declare_the_same_topology(vhosts, procs):
     assert normalized(stopped["course"]) == normalized(stopped["oslo"])
     assert not [n for n in stopped["course"].queues if "_fanout_" in n]
     assert set(stopped["course"].exchanges) == {"nova"}
+
+
+def full_queue(side, name="compute.cmp1"):
+    """``name`` bound to ``nova``, full: one message, ``x-max-length`` 1, reject-publish."""
+    with side.connect() as conn:
+        channel = conn.default_channel
+        channel.exchange_declare("nova", "topic", durable=False, auto_delete=False)
+        channel.queue_declare(name, arguments={"x-max-length": 1,
+                                               "x-overflow": "reject-publish"})
+        channel.queue_bind(name, "nova", name)
+        channel.basic_publish(channel.prepare_message(b"first"), "nova", name)
+
+
+def test_a_nacked_cast_is_sent_again_then_given_up_by_both(side, procs, caplog):
+    """A queue that refuses a publish nacks it; py-amqp counts that as a recoverable
+    connection error, so oslo reconnects and sends again after kombu_reconnect_delay,
+    logging that the server is "unreachable" (with an empty reason), and gives up after
+    ``retry`` tries with MessageDeliveryFailure.  The course does the same until its
+    deadline, and its trace records each nack."""
+    full_queue(side)
+    procs.options.update(kombu_reconnect_delay=0.1)
+    unreachable = "is unreachable: . Trying again in 0 seconds."
+    oslo = om.get_rpc_client(procs.oslo_transport(side), om.Target(topic="compute",
+                                                                    server="cmp1"))
+    with pytest.raises(om.MessageDeliveryFailure, match="after 2 tries"):
+        oslo.prepare(retry=2).cast(CTXT, "ping")
+    oslo_lines = [r for r in caplog.records if unreachable in r.getMessage()]
+    assert len(oslo_lines) == 2 and all(r.levelname == "ERROR" for r in oslo_lines)
+    caplog.clear()
+    procs.options.update(rpc_response_timeout=1)  # the course's deadline (no oslo option)
+    course = rpc.get_rpc_client(procs.course_transport(side), rpc.Target(
+        topic="compute", server="cmp1"))
+    with pytest.raises(rpc.MessageDeliveryFailure, match=r"refused this message .*basic\.nack"):
+        course.cast(CTXT, "ping")
+    nacks = [e for e in procs.trace.events if e.action == "nack"]
+    assert len(nacks) >= 2 and {e.routing_key for e in nacks} == {"compute.cmp1"}
+    assert len([r for r in caplog.records if unreachable in r.getMessage()]) == len(nacks) - 1
+    assert procs.trace.outcomes()["nacked"] == 1
+    (hop,) = procs.trace.hops
+    assert hop.refused == "nacked" and "(refused: nack)" in procs.trace.table()
+    assert side.topology().queues["compute.cmp1"].messages == 1
+
+
+@pytest.mark.parametrize("mistake", ["password", "vhost"])
+def test_a_refused_login_or_vhost_is_not_retried_by_either(side, procs, caplog, mistake):
+    """A wrong password (ACCESS_REFUSED, 403) or vhost (NOT_ALLOWED, 530): py-amqp counts
+    neither as a recoverable error, so kombu's ensure_connection re-raises it at once and
+    oslo's server start and cast fail without a retry; the course's do the same."""
+    from amqp.exceptions import AccessRefused, NotAllowed
+
+    from course.errors import BrokerRefused
+    from course.faults.catalogue import with_password, with_vhost
+
+    bad = (with_password(side.course_url, "wrong") if mistake == "password"
+           else with_vhost(side.course_url, "nope"))
+    # oslo reaches the embedded broker through kombu's alias: kombu+embedded://...
+    oslo_side = type(side)(side.kind, side.vhost, bad,
+                           f"kombu+{bad}" if side.kind == "embedded" else bad)
+    refusal = AccessRefused if mistake == "password" else NotAllowed
+    transport = procs.oslo_transport(oslo_side)
+    with pytest.raises(refusal):
+        om.get_rpc_server(transport, om.Target(topic="compute", server="cmp1"),
+                          [Compute("cmp1")]).start()
+    with pytest.raises(refusal):
+        om.get_rpc_client(transport, om.Target(topic="compute")).cast(CTXT, "ping")
+    course = procs.course_transport(oslo_side)
+    with pytest.raises(BrokerRefused):
+        rpc.get_rpc_server(course, rpc.Target(topic="compute", server="cmp1"),
+                           [Compute("cmp1")]).start()
+    with pytest.raises(rpc.MessageDeliveryFailure, match="403" if mistake == "password"
+                       else "530"):
+        rpc.get_rpc_client(course, rpc.Target(topic="compute")).cast(CTXT, "ping")
+    assert [e.action for e in procs.trace.events] == ["publish", "fail"]
+    assert not [r for r in caplog.records if "Trying again" in r.getMessage()]

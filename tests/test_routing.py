@@ -83,7 +83,7 @@ def test_headers_rules():
 def delivered(exchange_type, declared, routing_key, message_headers, exchange="ex"):
     """Declare it all on the embedded broker, publish once: the queues that got it, and
     the snapshot taken before publishing."""
-    url = f"embedded:///{next(vhosts)}"
+    url = course_broker.add_vhost(next(vhosts))
     with course_broker.connect(url) as conn:
         channel = conn.channel()
         channel.exchange_declare(exchange="ex", type=exchange_type, durable=False,

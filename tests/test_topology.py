@@ -234,6 +234,7 @@ def test_diff_in_french(french: None) -> None:
 @pytest.fixture
 def embedded_vhost() -> str:
     name = f"topology-{uuid.uuid4().hex[:8]}"
+    embedded.BROKER.add_vhost(name)
     yield name
     with embedded.BROKER.lock:
         embedded.BROKER.vhosts.pop(name, None)

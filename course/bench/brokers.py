@@ -155,7 +155,8 @@ def run(rabbitmq_url: str | None) -> dict:
     rows = [measure("kombu memory:// (polling 0)", lambda: kombu.Connection(
         "memory://", transport_options={"polling_interval": 0}))]
     broker.reset()
-    rows.append(measure("embedded", lambda: broker.connect("embedded:///bench")))
+    url = broker.add_vhost("bench")
+    rows.append(measure("embedded", lambda: broker.connect(url)))
     broker.reset()
     if rabbitmq_url:
         rows.append(measure("RabbitMQ (loopback, publisher confirms as oslo)",

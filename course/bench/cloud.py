@@ -74,7 +74,7 @@ def diagram_time(computes: int = DIAGRAM_COMPUTES) -> dict:
     from ..topology import snapshot
 
     trace = Trace()
-    url = "embedded:///bench-diagram"
+    url = broker.add_vhost("bench-diagram")
     with NovaCloud(url, trace, computes=_hosts(computes), timings=Timings.zero(),
                    resources=RESOURCES) as cloud:
         cloud.boot("vm1").wait(timeout=30)
@@ -91,11 +91,11 @@ def diagram_time(computes: int = DIAGRAM_COMPUTES) -> dict:
 
 def run(rabbitmq_url: str | None) -> dict:
     print("  the simulated cloud…", file=sys.stderr, flush=True)
-    rows = [{"broker": "embedded", **boots("embedded:///bench-boots", BOOTS, COMPUTES)}]
+    rows = [{"broker": "embedded", **boots(broker.add_vhost("bench-boots"), BOOTS, COMPUTES)}]
     broker.reset()
     if rabbitmq_url:
         rows.append({"broker": "RabbitMQ", **boots(rabbitmq_url, BOOTS, COMPUTES)})
-    idle = idle_cloud("embedded:///bench-idle", IDLE_SECONDS, COMPUTES)
+    idle = idle_cloud(broker.add_vhost("bench-idle"), IDLE_SECONDS, COMPUTES)
     broker.reset()
     drawing = diagram_time(DIAGRAM_COMPUTES)
     broker.reset()

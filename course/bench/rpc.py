@@ -127,6 +127,8 @@ def run(rabbitmq_url: str | None = None, calls: int | None = None,
             if has_oslo:
                 cases.append(("oslo.messaging", "RabbitMQ", rabbitmq_url, _oslo_call_rate))
         for library, where, url, rate in cases:
+            if where == "embedded":  # made again after each reset(), as an operator would
+                broker.add_vhost(url.rpartition("/")[2])
             rows.append({"library": library, "broker": where,
                          "calls_per_s": rate(url, calls, runs)})
             broker.reset()

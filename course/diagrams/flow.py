@@ -71,6 +71,8 @@ def hop_texts(hops: list[Hop], short_ids: bool) -> list[tuple[str, str]]:
         what = hop.method or str((hop.body or {}).get("event_type", ""))
         if hop.kind == "reply" and hop.msg_id in calls:
             what = _("(answers #{number})", number=str(calls[hop.msg_id]))
+        if hop.refused:  # the broker never queued it: say so on its arrow
+            what = f"{what} {hop.unqueued}"
         where = "HTTP" if hop.kind == "http" else \
             f"{exchange_label(hop.exchange)} ▸ {short(hop.routing_key, short_ids)}"
         texts.append((what, where))

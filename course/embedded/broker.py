@@ -6,7 +6,7 @@ from __future__ import annotations
 import errno
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import count
 from typing import Any
 
@@ -28,7 +28,8 @@ class Broker(Declarations, Messaging, DeadLettering, Policies, Heartbeats):
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.vhosts: dict[str, VHost] = {}
+        #: Name -> vhost: only those ``add_vhost`` made, and the default ``/`` (RabbitMQ's).
+        self.vhosts: dict[str, VHost] = {"/": VHost("/")}
         self.connections: list[Connection] = []
         self._seq = count(1)
         self._expiry_check = float("inf")  # earliest moment an x-expires queue may be due
@@ -58,9 +59,16 @@ class Broker(Declarations, Messaging, DeadLettering, Policies, Heartbeats):
         with self.lock:
             self.users[name] = password
 
+    def add_vhost(self, name: str) -> None:
+        """``rabbitmqctl add_vhost name`` (``PUT /api/vhosts/<name>``: one that exists
+        stays as it is); every user may use it, as the course's only users are its own."""
+        with self.lock:
+            self.vhosts.setdefault(name or "/", VHost(name or "/"))
+
     def connect(self, vhost: str = "/", name: str = "", userid: str = "guest",
                 password: str = "guest", heartbeat: float = 0) -> Connection:
-        """A new connection; refused as RabbitMQ refuses a wrong user name or password.
+        """A new connection; refused as RabbitMQ refuses a wrong user name or password
+        (403, at login) and then a vhost that does not exist (530, at connection.open).
         ``heartbeat`` is the timeout the client asks for (kombu's ``heartbeat``)."""
         with self.lock:
             self._reap()
@@ -77,9 +85,11 @@ class Broker(Declarations, Messaging, DeadLettering, Policies, Heartbeats):
             return conn
 
     def _vhost(self, name: str) -> VHost:
+        """The vhost ``name``, or RabbitMQ's refusal of one that does not exist."""
         name = name or "/"
         if name not in self.vhosts:
-            self.vhosts[name] = VHost(name)
+            raise amqp_errors.NotAllowed(f"NOT_ALLOWED - vhost {name} not found", (10, 40),
+                                         "Connection.open", reply_code=530)
         return self.vhosts[name]
 
     def open_channel(self, conn: Connection) -> Channel:
@@ -219,8 +229,10 @@ class Broker(Declarations, Messaging, DeadLettering, Policies, Heartbeats):
                               "arguments": dict(b.arguments)} for b in e.bindings]
             return {"exchanges": exchanges, "queues": queues, "bindings": bindings}
 
-    def reset(self) -> None:
-        """Forget everything, like restarting a broker that keeps nothing on disk.
+    def reset(self, vhosts: Iterable[str] = ()) -> None:
+        """Forget everything, like restarting a broker that keeps nothing on disk: only
+        the default vhost ``/``, the (empty) ``vhosts`` a deployment defines, and user
+        ``guest`` are left.
 
         Open connections are closed: their next call fails as after a broker restart.
         """
@@ -228,7 +240,7 @@ class Broker(Declarations, Messaging, DeadLettering, Policies, Heartbeats):
             self._reap()
             for conn in list(self.connections):
                 self._close_connection(conn)
-            self.vhosts.clear()
+            self.vhosts = {name: VHost(name) for name in ("/", *vhosts)}
             self.users = dict(DEFAULT_USERS)
             self.stopped = False
             self._expiry_check = float("inf")

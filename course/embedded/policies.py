@@ -150,6 +150,7 @@ class Policies:
 
     def set_policy(self, vhost: str, name: str, pattern: object, definition: object,
                    apply_to: object = "queues", priority: object = 0) -> None:
+        """Raises ``NotAllowed`` (530) for a vhost that does not exist."""
         policy = check_policy(name, pattern, definition, apply_to, priority)
         with self.lock:
             self._reap()
@@ -161,8 +162,8 @@ class Policies:
         """False when the vhost has no such policy."""
         with self.lock:
             self._reap()
-            vh = self._vhost(vhost)
-            if vh.policies.pop(name, None) is None:
+            vh = self.vhosts.get(vhost or "/")
+            if vh is None or vh.policies.pop(name, None) is None:
                 return False
             self._apply_policies(vh)
             return True

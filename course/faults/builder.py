@@ -54,7 +54,7 @@ def plan(seed: int, faults: int = 1, kinds: Iterable[str] | None = None) -> tupl
     for name in rng.sample(names, faults):
         fault = KINDS[name].choose(rng, hosts, alone=faults == 1)
         chosen.append(fault)
-        hosts = [h for h in hosts if h not in fault.subject.values()
+        hosts = [h for h in hosts if h not in fault.subject.values() and h != fault.host
                  and f"compute.{h}" not in fault.subject.values()]
     return tuple(chosen)
 

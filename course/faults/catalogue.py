@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -41,6 +42,8 @@ class Fault:
 
     kind: str
     subject: dict[str, str] = field(default_factory=dict)
+    #: A compute host the fault's evidence uses without naming it (its VM is stopped).
+    host: str = ""
 
     def answer(self) -> dict[str, str]:
         return {"fault": self.kind, **self.subject}
@@ -350,9 +353,13 @@ class WrongCredentials(Kind):
     def absent(self, fault: Fault) -> str | None:
         return fault.subject["host"]
 
+    def wrong_url(self, url: str) -> str:
+        """The lab's transport_url with this fault's mistake in it."""
+        return with_password(url, "wrong")
+
     def inject(self, scene: Scene, fault: Fault) -> None:
         host = fault.subject["host"]
-        service = make_service("nova-compute", host, with_password(scene.lab.url, "wrong"),
+        service = make_service("nova-compute", host, self.wrong_url(scene.lab.url),
                                scene.cloud.db.path, scene.cloud.timings,
                                trace=scene.lab.trace)
         try:
@@ -372,20 +379,106 @@ class WrongCredentials(Kind):
         if scene.state(service, host) is not None:
             return Message(N_("{service} on {host} is in `cloud.service_list()`: it "
                               "connected and registered."), {"service": service, "host": host})
+        log = scene.logs.get(f"{service}:{host}")
+        if log is not None:  # it did not start: its log says which part of the URL is wrong
+            return Message(N_("{service} on {host} did not start; `broken.logs` says why: "
+                              "{log}"), {"service": service, "host": host, "log": log})
         return Message(N_("`cloud.service_list()` has no {service} on {host}."),
                        {"service": service, "host": host})
 
 
+class WrongVhost(WrongCredentials):
+    """One nova-compute's ``transport_url`` names a vhost the broker does not have: its
+    login succeeds, then ``connection.open`` is refused (NOT_ALLOWED, 530, "vhost X not
+    found"); as with a wrong password it never starts, and only its log tells the two apart."""
+
+    name = "wrong-vhost"
+
+    def wrong_url(self, url: str) -> str:
+        vhost = parse_transport_url(url).vhost
+        # the vhost a deployment might have meant: nova's own
+        return with_vhost(url, "nova" if vhost == "/" else f"{vhost}-nova")
+
+
+class FullQueue(Kind):
+    """An operator capped the unread notifications with a policy (``max-length``,
+    ``overflow: reject-publish``): the queue, over its limit, refuses every new one with a
+    ``basic.nack``.  oslo counts a nack as a lost connection: it reconnects and sends again
+    (for ever, as notifications' ``retry`` is -1); the course's notifier gives up at its
+    deadline.  So a server's stop waits on each notification, and ``lab.trace`` shows
+    the nacks."""
+
+    name = "full-queue"
+    keys = ("queue",)
+    notifications = True
+    symptom = N_("Stopping a server takes seconds longer than it should, though every "
+                 "service is up and the broker answers.")
+    POLICY = "notifications-cap"
+
+    #: Fewer than the notifications of the lab's first boots: the queue is over it at once.
+    LIMIT = 5
+
+    def choose(self, rng: random.Random, hosts: list[str], alone: bool) -> Fault:
+        return Fault(self.name, {"queue": NOTIFICATIONS_QUEUE}, host=rng.choice(hosts))
+
+    def inject(self, scene: Scene, fault: Fault) -> None:
+        queue = fault.subject["queue"]
+        scene.lab.set_policy(self.POLICY, f"^{re.escape(queue)}$", {
+            "max-length": self.LIMIT, "overflow": "reject-publish"})
+        # the policy must be in force before the stop's notifications are sent
+        if not scene.lab.wait_until(lambda: _refuses(scene.topology(), queue), 10.0):
+            return  # visible() then fails: the builder says the fault did not show
+        _vm(scene, fault.host).stop()
+
+    def visible(self, scene: Scene, fault: Fault) -> bool:
+        queue = fault.subject["queue"]
+        return (_vm(scene, fault.host).status == "SHUTOFF"
+                and any(e.action == "nack" and e.routing_key == queue
+                        for e in scene.lab.trace.events))
+
+    def against(self, scene: Scene, claim: dict[str, str]) -> Message:
+        queue = claim.get("queue", "")
+        topology = scene.topology()
+        if queue in topology.queues and not _refuses(topology, queue):
+            return Message(N_("{queue_says} It has no length limit that refuses messages: "
+                              "the broker takes every message sent to it."),
+                           {"queue_says": _queue_says(scene, queue)})
+        return _queue_says(scene, queue)
+
+
+def _refuses(topology: Topology, queue: str) -> bool:
+    """Whether ``queue`` refuses publishes past a length limit (argument or policy)."""
+    found = topology.queues.get(queue)
+    if found is None:
+        return False
+    policy = found.effective_policy_definition
+    limited = any(key in found.arguments for key in ("x-max-length", "x-max-length-bytes")) \
+        or any(key in policy for key in ("max-length", "max-length-bytes"))
+    overflow = found.arguments.get("x-overflow") or policy.get("overflow")
+    return limited and overflow in ("reject-publish", "reject-publish-dlx")
+
+
 def with_password(url: str, password: str) -> str:
     """``url`` with another password for its user (guest where it names none)."""
+    return _rebuilt(url, password, None)
+
+
+def with_vhost(url: str, vhost: str) -> str:
+    """``url`` naming another vhost, with the same user (guest where it names none)."""
+    return _rebuilt(url, None, vhost)
+
+
+def _rebuilt(url: str, password: str | None, vhost: str | None) -> str:
     parsed = parse_transport_url(url)
-    hosts = parsed.hosts or (Host("", 0),)
-    netlocs = ",".join(replace(h, username=h.username or "guest", password=password)
-                       .netloc(quote(password, safe="")) for h in hosts)
-    return f"{parsed.driver}://{netlocs}/{quote(parsed.virtual_host or '', safe='')}"
+    hosts = [replace(h, username=h.username or "guest",
+                     password=(h.password or "guest") if password is None else password)
+             for h in parsed.hosts or (Host("", 0),)]
+    netlocs = ",".join(h.netloc(quote(h.password or "", safe="")) for h in hosts)
+    vhost = (parsed.virtual_host or "") if vhost is None else vhost
+    return f"{parsed.driver}://{netlocs}/{quote(vhost, safe='')}"
 
 
 #: Every kind by name, in the order the catalogue lists them.
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     StoppedService(), WrongBinding(), MissingConsumer(), UnreadNotifications(),
-    OrphanedReplyQueue(), HeartbeatStopped(), WrongCredentials())}
+    OrphanedReplyQueue(), HeartbeatStopped(), WrongCredentials(), WrongVhost(), FullQueue())}

@@ -142,7 +142,7 @@ class Steps:
                 _("(routed to no queue)")
             route.update({_("exchange"): hop.exchange_label,
                           _("routing key"): hop.routing_key, _("queue"): hop.queue or waiting})
-        route[_("to")] = hop.receiver or _("(nobody yet)")
+        route[_("to")] = hop.receiver or (hop.unqueued if hop.refused else _("(nobody yet)"))
         decoded: dict[str, Any] = {"route": route, "message": mask(message)}
         if context:
             decoded["context"] = context_summary(context)
@@ -159,7 +159,7 @@ class Steps:
             path = f"{hop.sender} ─HTTP─▶ {hop.receiver}"
         else:
             queue = hop.queue or ", ".join(self.where(step)) or "∅"
-            receiver = hop.receiver or _("(waiting)")
+            receiver = hop.receiver or hop.unqueued
             path = f"{hop.sender} ─▶ {where} ─▶ {queue} ─▶ {receiver}"
         head = _("Step {step} of {count}", step=step, count=len(self.hops))
         return short_ids(f"{head} · {hop.kind} {what} · {path}".replace("  ", " "))

@@ -21,7 +21,7 @@ import kombu
 from amqp import exceptions as amqp_errors
 
 from .. import broker
-from ..errors import BrokerUnreachable
+from ..errors import BrokerRefused, BrokerUnreachable
 from ..i18n import _, upstream
 from ..trace import Trace
 from ..transport_url import TransportURL, mask_url, parse_transport_url
@@ -163,7 +163,8 @@ class Transport:
         ``exchange`` None is the default exchange (replies).  ``declare_queue`` is
         declared first (notifications: the publisher creates the queue, so nothing is
         lost before a listener starts).  A ``mandatory`` message that reaches no queue
-        raises :class:`MessageUndeliverable`.  A thread of a paused process waits here.
+        raises :class:`MessageUndeliverable`; one a queue refuses (``basic.nack``) is sent
+        again, as oslo sends it, until ``deadline``.  A thread of a paused process waits here.
         """
         self.gate.hold()
         if self.trace is not None:
@@ -183,20 +184,39 @@ class Transport:
                                        declare_queue)
                 return
             except MessageUndeliverable:
-                if self.trace is not None:
-                    self.trace.record("return", kind, self.service, routing_key=routing_key,
-                                      msg_id=msg.get("_msg_id", ""),
-                                      unique_id=msg["_unique_id"], broker=self.broker)
+                self._record("return", kind, routing_key, msg)
                 raise
+            except amqp_errors.MessageNacked:
+                # A queue refused it (x-overflow reject-publish): py-amqp counts a nack as a
+                # recoverable connection error, so oslo's ensure() reconnects and publishes
+                # again after kombu_reconnect_delay, logging that the server is unreachable
+                # (with an empty reason); with ``retry=N`` it gives up: MessageDeliveryFailure.
+                self._record("nack", kind, routing_key, msg)
+                with self._lock:
+                    self._drop_connection()
+                delay = self.conf["kombu_reconnect_delay"]
+                if self._closed or time.monotonic() + delay > deadline:
+                    raise MessageDeliveryFailure(_(
+                        "The broker at {url} refused this message each time it was sent "
+                        "(basic.nack): a queue it is routed to takes no more messages.",
+                        url=mask_url(self.url))) from None
+                LOG.error("AMQP server on %s is unreachable: %s. Trying again in %d seconds.",
+                          self.broker, "", delay)
+                time.sleep(delay)
+            except BrokerRefused as error:
+                # A wrong password (403) or vhost (530): kombu's ensure_connection re-raises
+                # it at once (not recoverable in py-amqp) and oslo's caller gets it; no retry.
+                self._record("fail", kind, routing_key, msg)
+                LOG.error("%s", error)
+                raise MessageDeliveryFailure(_(
+                    "Could not send to the broker at {url}: {error}",
+                    url=mask_url(self.url), error=str(error))) from None
             except (*broker.connection_errors(), BrokerUnreachable) as error:
                 with self._lock:
                     self._drop_connection()
                 delay = next(delays)
                 if self._closed or time.monotonic() + delay > deadline:
-                    if self.trace is not None:
-                        self.trace.record("fail", kind, self.service, routing_key=routing_key,
-                                          msg_id=msg.get("_msg_id", ""),
-                                          unique_id=msg["_unique_id"], broker=self.broker)
+                    self._record("fail", kind, routing_key, msg)
                     raise MessageDeliveryFailure(_(
                         "Could not send to the broker at {url}: {error}",
                         url=mask_url(self.url), error=mask_url(str(error)))) from None
@@ -207,6 +227,13 @@ class Transport:
                 with self._lock:
                     self._drop_connection()
                 raise
+
+    def _record(self, action: str, kind: str, routing_key: str, msg: dict) -> None:
+        """What became of a message the broker did not queue: return, nack or fail."""
+        if self.trace is not None:
+            self.trace.record(action, kind, self.service, routing_key=routing_key,
+                              msg_id=msg.get("_msg_id", ""), unique_id=msg["_unique_id"],
+                              broker=self.broker)
 
     def _publish_once(self, exchange: kombu.Exchange | None, routing_key: str, body: dict,
                       expiration: float | None, mandatory: bool,

@@ -8,6 +8,7 @@ import random
 from functools import cache
 from typing import Any
 
+from ... import broker
 from ...i18n import N_
 from ...openstack.neutron import NeutronCloud
 from ...openstack.nova import NovaCloud
@@ -38,7 +39,7 @@ def neutron_census(computes: int) -> tuple[int, int]:
     """(queues, consumers) of a Neutron with ``computes`` compute hosts, measured on a
     vhost of the embedded broker of its own (the learner's lab is left alone): the
     queues are oslo.messaging's declarations, the same on both brokers."""
-    url = f"embedded:///lesson09-neutron-{computes}"
+    url = broker.add_vhost(f"lesson09-neutron-{computes}")
     net = NeutronCloud(url, compute_hosts=[f"compute{n}" for n in range(1, computes + 1)],
                        timings="zero").start()
     try:
