@@ -59,8 +59,10 @@ owners = {hop.queue: hop.receiver for hop in broken.lab.trace.hops if hop.kind =
 found = []
 for name, error in broken.logs.items():  # a service that never started
     binary, host = name.split(":")
-    if "ACCESS_REFUSED" in error:
+    if "ACCESS_REFUSED" in error:  # 403: the login
         found.append({"fault": "wrong-credentials", "service": binary, "host": host})
+    elif "NOT_ALLOWED" in error:  # 530: the vhost
+        found.append({"fault": "wrong-vhost", "service": binary, "host": host})
 if view.queues["conductor"].consumers == 0:  # every compute reports through it
     found.append({"fault": "stopped-service", "service": "nova-conductor",
                   "host": "controller"})
@@ -79,8 +81,11 @@ else:
             found.append({"fault": "missing-consumer", "queue": queue})
         elif queue not in view.route("nova", queue):
             found.append({"fault": "wrong-binding", "queue": queue})
+nacked = {event.routing_key for event in broken.lab.trace.events if event.action == "nack"}
 for name, queue in view.queues.items():
-    if name.startswith("notifications.") and queue.messages and not queue.consumers:
+    if name.startswith("notifications.") and name in nacked:  # capped: it refuses
+        found.append({"fault": "full-queue", "queue": name})
+    elif name.startswith("notifications.") and queue.messages and not queue.consumers:
         found.append({"fault": "unread-notifications", "queue": name})
     if name.startswith("reply_") and not queue.consumers and owners.get(name) not in services:
         found.append({"fault": "orphaned-reply-queue", "queue": name})
@@ -165,16 +170,19 @@ class YourDeployment(Capstone):
            "in order; each section either clears a suspect or names it."),
         N_("Look for the one line that differs: a service `down` (section 1, column "
            "`state`), a queue with `messages` but 0 `consumers` (section 2), a routing key "
-           "that reaches `(no queue)` (section 3), a `notifications.*` queue that grows "
-           "(section 5), a `reply_*` queue with 0 consumers whose replies went to no service "
-           "of the cloud (section 6), or a log in section 1."),
+           "that reaches `(no queue)` (section 3), a `notifications.*` queue that grows, or "
+           "one under a policy that makes the broker refuse what is sent to it (section 5, "
+           "column `policy`, and `nack` events in `broken.lab.trace.events`), a `reply_*` "
+           "queue with 0 consumers whose replies went to no service of the cloud (section "
+           "6), or a log in section 1 (403: the login; 530: the vhost)."),
     )
     solution_code = METHOD
     explanation = N_("The solution is the method as code: the logs, the service list read "
                      "with each compute's queue (down and unconsumed: stopped; down and "
                      "consumed: its reports stopped; up and unconsumed: no RPC consumer; "
                      "consumed but unreachable: its binding), then the notification queues "
-                     "nobody reads, and the reply queues nobody reads whose replies went to a "
+                     "whose messages the broker refused (nacks in the trace) or nobody reads, "
+                     "and the reply queues nobody reads whose replies went to a "
                      "process that is no service of the cloud. It finds the fault of any "
                      "seed.")
 

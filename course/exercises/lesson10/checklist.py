@@ -70,12 +70,14 @@ def is_rpc_queue(name: str) -> bool:
     return not (name.startswith("reply_") or "_fanout" in name or "notifications" in name)
 
 
-def _queues(view: Topology, keep: Any) -> str:
-    rows = [[q.name, q.messages, q.consumers] for name, q in sorted(view.queues.items())
-            if keep(name)]
+def _queues(view: Topology, keep: Any, policy: bool = False) -> str:
+    """``rabbitmqctl list_queues name messages consumers`` (and ``policy``)."""
+    rows = [[q.name, q.messages, q.consumers, *([q.policy or "-"] if policy else [])]
+            for name, q in sorted(view.queues.items()) if keep(name)]
     if not rows:
         return _("(none)")
-    return table([[_("name"), _("messages"), _("consumers")], *rows], right=(1, 2))
+    head = [_("name"), _("messages"), _("consumers"), *([_("policy")] if policy else [])]
+    return table([head, *rows], right=(1, 2))
 
 
 def _replies(broken: Any, view: Topology) -> str:
@@ -136,7 +138,8 @@ def checklist(broken: Any) -> Text:
          _routing(view)),
         (_("4 · Servers, and the trace of each busy server's last request"),
          _servers(broken)),
-        (_("5 · Notification queues"), _queues(view, lambda name: "notifications" in name)),
+        (_("5 · Notification queues"),
+         _queues(view, lambda name: "notifications" in name, policy=True)),
         (_("6 · Reply queues, and the process their replies went to (the trace)"),
          _replies(broken, view)),
     ]
