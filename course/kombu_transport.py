@@ -189,7 +189,8 @@ class Channel(base.StdChannel):
         if no_ack:
             self.no_ack_consumers.add(tag)
         try:
-            return self._run(BROKER.basic_consume, queue, tag, no_ack, exclusive)
+            return self._run(BROKER.basic_consume, queue, tag, no_ack, exclusive,
+                             arguments or {})
         except Exception:
             self.callbacks.pop(tag, None)
             self.no_ack_consumers.discard(tag)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+from amqp import exceptions as amqp_errors
 from amqp_helpers import (
     ahead_of_marker,
     consume,
@@ -20,6 +22,8 @@ from amqp_helpers import (
     wait_get,
 )
 from kombu import Consumer, Exchange, Queue
+
+from course import broker as course_broker
 
 
 def test_unacked_message_redelivered_when_channel_closes(broker):
@@ -318,3 +322,35 @@ def test_prefetch_one_shares_work_between_consumers(broker):
     a[0].ack()
     drain(conn, a, 2)
     assert payloads(a)[1] == "m3" and len(b) == 1
+
+
+def test_a_consumer_asking_to_be_cancelled_on_failover_consumes_as_any(broker):
+    """``x-cancel-on-ha-failover`` (oslo's ``enable_cancel_on_failover``) only acts when a
+    mirrored queue's master moves: on a queue that is not mirrored the consumer gets its
+    messages as any other, on both brokers."""
+    conn = broker.connect()
+    channel = conn.channel()
+    declare_queue(channel, "q")
+    got = []
+    consumer = Consumer(channel, [Queue("q", no_declare=True,
+                                        consumer_arguments={"x-cancel-on-ha-failover": True})],
+                        callbacks=[lambda body, message: (got.append(body), message.ack())],
+                        accept=["json"])
+    consumer.consume()
+    publish(channel, "m1", routing_key="q")
+    drain_until(conn, lambda: got)
+    assert got == ["m1"]
+
+
+def test_the_embedded_broker_refuses_consumer_priorities_it_would_ignore(url):
+    """RabbitMQ gives a consumer with a higher ``x-priority`` the messages first; the
+    embedded broker does not implement that, so it refuses the consumer (406) rather than
+    ignore what it asks."""
+    with course_broker.connect(url) as conn:
+        channel = conn.channel()
+        declare_queue(channel, "q")
+        with pytest.raises(amqp_errors.PreconditionFailed,
+                           match="invalid arg 'x-priority' for consumer of queue 'q': consumer "
+                                 "priorities are not implemented"):
+            Consumer(channel, [Queue("q", no_declare=True, consumer_arguments={"x-priority": 5})],
+                     accept=["json"]).consume()

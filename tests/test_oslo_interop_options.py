@@ -7,6 +7,7 @@ options oslo refuses together, the course refuses too.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import uuid
 
@@ -218,3 +219,32 @@ def test_quorum_options_on_a_non_durable_control_exchange_are_refused_as_by_oslo
         procs.course_server(side, "cmp1", Compute("cmp1"))
     with pytest.raises(om.MessageDeliveryFailure, match="non-durable"):
         procs.oslo_server(side, "cmp1", Compute("cmp1"))
+
+
+@pytest.mark.rabbitmq
+@pytest.mark.parametrize("vhosts", ["rabbitmq"], indirect=True)
+def test_cancel_on_failover_asks_every_consumer_what_oslo_asks(vhosts, procs, rabbitmq_node):
+    """``enable_cancel_on_failover``: every consumer (topic, server, fanout, reply and
+    notification queues) asks for ``x-cancel-on-ha-failover``, in both libraries, as the
+    management API lists them."""
+    from urllib.parse import quote
+
+    from helpers import eventually
+    from oslo_sides import UUID_SUFFIX
+
+    procs.options = {"enable_cancel_on_failover": True}
+    sides = {"course": vhosts(), "oslo": vhosts()}
+    for library, side in sides.items():
+        run_a_small_cloud(side, procs, library)
+
+    def consumers(side):
+        found = rabbitmq_node.api("GET", f"/api/consumers/{quote(side.vhost, safe='')}")
+        return sorted((UUID_SUFFIX.sub(r"\1_<uuid>", c["queue"]["name"]),
+                       json.dumps(c["arguments"], sort_keys=True)) for c in found)
+
+    def agreeing():  # the management API lists consumers a moment late
+        course, oslo = consumers(sides["course"]), consumers(sides["oslo"])
+        return course if course and course == oslo else None
+
+    asked = eventually(agreeing, 15)
+    assert asked and all(args == '{"x-cancel-on-ha-failover": true}' for _name, args in asked)

@@ -38,17 +38,20 @@ on both):
   queues they match now and later, resolved with a queue's own arguments as RabbitMQ
   does; other keys refused;
 * users as RabbitMQ keeps them (``guest``/``guest`` by default, ``add_user``): a wrong
-  user name or password is refused with ``ACCESS_REFUSED`` (403) and RabbitMQ's text
-  (vhosts are still made at their first connection, where RabbitMQ refuses an unknown one);
+  user name or password is refused with ``ACCESS_REFUSED`` (403) and RabbitMQ's text, then
+  a vhost nobody made (``add_vhost``) with ``NOT_ALLOWED`` (530), as RabbitMQ does;
 * AMQP heartbeats (:mod:`.heartbeats`): the timeout a client asks for, capped at
   RabbitMQ's 60 s; a connection silent for two to three timeouts is closed as RabbitMQ
   3.10 closes it ("missed heartbeats from client, timeout: 2s"), 0 never;
 * arguments with no effect on one in-memory node are accepted (``x-queue-mode``, the
   locators, ``x-quorum-initial-group-size``, ``x-max-in-memory-*``); so are the
-  ``x-`` arguments no queue type knows, as RabbitMQ accepts them.
+  ``x-`` arguments no queue type knows, as RabbitMQ accepts them; a consumer's
+  ``x-cancel-on-ha-failover`` is honoured as on a queue that is not mirrored (no master
+  ever moves, so it is never cancelled).
 
 What it refuses rather than honours, with a 406 channel error that says so (never
-accepted and ignored): stream queues, ``x-dead-letter-strategy: at-least-once``; a
+accepted and ignored): stream queues, ``x-dead-letter-strategy: at-least-once``, a
+consumer's ``x-priority``; a
 negative or non-integer ``x-delivery-limit`` (RabbitMQ 3.10 takes any value);
 an unknown ``x-queue-master-locator`` value (406, where RabbitMQ 3.10 fails with
 541 INTERNAL_ERROR).  Not compared with RabbitMQ yet: where a quorum queue puts a

@@ -11,7 +11,15 @@ from __future__ import annotations
 from amqp import exceptions as amqp_errors
 
 from .. import routing
-from .errors import BASIC_PUBLISH, QUEUE_BIND, QUEUE_DECLARE, amqp_type, error, yes_no
+from .errors import (
+    BASIC_CONSUME,
+    BASIC_PUBLISH,
+    QUEUE_BIND,
+    QUEUE_DECLARE,
+    amqp_type,
+    error,
+    yes_no,
+)
 from .model import VHost
 
 #: Queue arguments RabbitMQ compares when a queue is declared again, with the value a
@@ -126,6 +134,26 @@ def _value_problem(key: str, value: object, arguments: dict) -> str | None:
         if key == "x-dead-letter-routing-key" and "x-dead-letter-exchange" not in arguments:
             return "routing_key_but_no_dlx_defined"
     return None
+
+
+#: Consumer arguments RabbitMQ acts on that the embedded broker refuses rather than ignores.
+#: It honours ``x-cancel-on-ha-failover`` as RabbitMQ does on a queue that is not mirrored:
+#: it has no mirrors, so no master ever moves and the consumer is never cancelled.  Other
+#: keys RabbitMQ ignores, and so does the embedded broker.
+CONSUMER_NOT_HONOURED = {
+    "x-priority": "consumer priorities are not implemented by the course's embedded broker "
+                  "(use RabbitMQ)",
+}
+
+
+def check_consumer_arguments(queue: str, arguments: dict) -> None:
+    """A ``basic.consume``'s arguments: refused (406) where the embedded broker would
+    otherwise ignore what RabbitMQ acts on."""
+    for key in arguments:
+        if key in CONSUMER_NOT_HONOURED:
+            raise error(amqp_errors.PreconditionFailed,
+                        f"PRECONDITION_FAILED - invalid arg '{key}' for consumer of queue "
+                        f"'{queue}': {CONSUMER_NOT_HONOURED[key]}", BASIC_CONSUME)
 
 
 def check_queue_arguments(name: str, vhost: VHost, arguments: dict, durable: bool = False,

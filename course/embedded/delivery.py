@@ -7,7 +7,7 @@ from __future__ import annotations
 from amqp import exceptions as amqp_errors
 
 from .. import routing
-from .arguments import expiration_ttl
+from .arguments import check_consumer_arguments, expiration_ttl
 from .errors import (
     BASIC_ACK,
     BASIC_CONSUME,
@@ -94,8 +94,9 @@ class Messaging:
             channel.prefetch = prefetch_count
 
     def basic_consume(self, channel: Channel, queue_name: str, tag: str, no_ack: bool,
-                      exclusive: bool) -> str:
+                      exclusive: bool, arguments: dict | None = None) -> str:
         queue = self._queue(channel, queue_name, BASIC_CONSUME)
+        check_consumer_arguments(queue.name, arguments or {})
         if tag in channel.consumers:
             raise error(amqp_errors.NotAllowed,
                          f"NOT_ALLOWED - attempt to reuse consumer tag '{tag}'", BASIC_CONSUME)

@@ -126,12 +126,23 @@ def control_exchange(conf: dict[str, Any], name: str) -> kombu.Exchange:
                           auto_delete=conf["amqp_auto_delete"])
 
 
+def consumer_arguments(conf: dict[str, Any], stream: bool = False) -> dict[str, Any] | None:
+    """What every consumer of oslo's asks for (``ConsumerBase.declare``): with
+    ``enable_cancel_on_failover``, ``x-cancel-on-ha-failover`` (RabbitMQ cancels the consumers
+    of a classic mirrored queue whose master moves, and oslo consumes again), replaced on a
+    stream by the offset to read from."""
+    if stream:
+        return {"x-stream-offset": "last"}
+    return {"x-cancel-on-ha-failover": True} if conf["enable_cancel_on_failover"] else None
+
+
 def topic_queue(conf: dict[str, Any], exchange: kombu.Exchange, name: str,
                 routing_key: str | None = None) -> kombu.Queue:
     """``T``, ``T.H``, and the notification queues (publisher's and listener's)."""
     return kombu.Queue(name, exchange, routing_key=routing_key or name, durable=durable(conf),
                        auto_delete=conf["amqp_auto_delete"],
-                       queue_arguments=queue_arguments(conf, quorum=conf["rabbit_quorum_queue"]))
+                       queue_arguments=queue_arguments(conf, quorum=conf["rabbit_quorum_queue"]),
+                       consumer_arguments=consumer_arguments(conf))
 
 
 def fanout_exchange(conf: dict[str, Any], topic: str) -> kombu.Exchange:
@@ -150,7 +161,7 @@ def fanout_queue(conf: dict[str, Any], topic: str, unique: Callable[[], str]) ->
         durable=bool(conf["rabbit_transient_quorum_queue"] or stream), auto_delete=False,
         queue_arguments=queue_arguments(conf, quorum=conf["rabbit_transient_quorum_queue"],
                                         ttl=conf["rabbit_transient_queues_ttl"], stream=stream),
-        consumer_arguments={"x-stream-offset": "last"} if stream else None)
+        consumer_arguments=consumer_arguments(conf, stream))
 
 
 def reply_queue(conf: dict[str, Any], name: str) -> kombu.Queue:
@@ -158,7 +169,8 @@ def reply_queue(conf: dict[str, Any], name: str) -> kombu.Queue:
                        durable=conf["rabbit_transient_quorum_queue"], auto_delete=False,
                        queue_arguments=queue_arguments(
                            conf, quorum=conf["rabbit_transient_quorum_queue"],
-                           ttl=conf["rabbit_transient_queues_ttl"]))
+                           ttl=conf["rabbit_transient_queues_ttl"]),
+                       consumer_arguments=consumer_arguments(conf))
 
 
 def deletes_fanout_queues(conf: dict[str, Any]) -> bool:

@@ -59,6 +59,7 @@ DEFAULTS: dict[str, Any] = {
     "hostname": "",
     "processname": "",
     "rabbit_qos_prefetch_count": 0,
+    "enable_cancel_on_failover": False,
     "kombu_missing_consumer_retry_timeout": 60,
     "rabbit_retry_interval": 1,
     "rabbit_retry_backoff": 2,
