@@ -138,6 +138,31 @@ def test_forgotten_connection_gives_its_messages_back():
     assert (record["messages_ready"], record["messages_unacknowledged"]) == (1, 0)
 
 
+
+def test_a_finalizer_that_closes_a_connection_inside_an_operation_does_not_hang():
+    """The garbage collector may run a finalizer in the middle of one of the broker's
+    operations, in the thread that holds its lock: oslo's ``ConnectionContext.__del__``
+    then closes a kombu connection.  The close is put off to the next operation (it used to
+    wait for the lock its own thread held, and every thread of the broker stopped)."""
+    with course.broker.connect() as publisher:
+        queue = kombu.Queue("q", channel=publisher.default_channel)
+        queue.declare()
+        publisher.default_channel.basic_publish(
+            publisher.default_channel.prepare_message(b"hello"), "", "q")
+    taker = course.broker.connect()
+    assert kombu.Queue("q", channel=taker.channel()).get().body == b"hello"  # unacked
+
+    def close_inside_an_operation():
+        with embedded.BROKER.lock:  # what a finalizer inside basic_ack sees
+            taker.close()
+
+    thread = threading.Thread(target=close_inside_an_operation, daemon=True)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive(), "the close waited for the lock its own thread held"
+    (record,) = embedded.describe()["queues"]  # the next operation closed it
+    assert (record["messages_ready"], record["messages_unacknowledged"]) == (1, 0)
+
 def test_idle_consumer_burns_no_cpu():
     """A consumer waiting for messages sleeps on a condition variable: no polling loop."""
     conn = course.broker.connect()

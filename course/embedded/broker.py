@@ -27,14 +27,16 @@ class Broker(Declarations, Messaging, DeadLettering, Policies, Heartbeats):
     """Every vhost of the embedded broker, and every open connection to it."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        #: Re-entrant only so that a finalizer run inside one of this thread's operations is
+        #: found out (:meth:`_inside`) and put off, never so that operations nest.
+        self.lock = threading.RLock()
         #: Name -> vhost: only those ``add_vhost`` made, and the default ``/`` (RabbitMQ's).
         self.vhosts: dict[str, VHost] = {"/": VHost("/")}
         self.connections: list[Connection] = []
         self._seq = count(1)
         self._expiry_check = float("inf")  # earliest moment an x-expires queue may be due
         self._death_check = float("inf")  # earliest moment a message may expire to a DLX
-        self._orphans: deque[Connection] = deque()
+        self._orphans: deque[Connection | Channel] = deque()
         self.stopped = False  # between stop() and start(): connections are refused
         #: User name -> password, as ``rabbitmqctl add_user`` keeps them; RabbitMQ's default.
         self.users: dict[str, str] = dict(DEFAULT_USERS)
@@ -50,9 +52,20 @@ class Broker(Declarations, Messaging, DeadLettering, Policies, Heartbeats):
         """
         self._orphans.append(conn)
 
+    def _inside(self) -> bool:
+        """Whether this thread holds the lock already: then a finalizer (``__del__``, say
+        oslo's ``ConnectionContext``) closes a connection or a channel in the middle of one
+        of this thread's operations, and the close must wait for the next operation
+        rather than for the lock its own thread holds, or change state half-way."""
+        return self.lock._is_owned()  # type: ignore[attr-defined]
+
     def _reap(self) -> None:
         while self._orphans:
-            self._close_connection(self._orphans.popleft())
+            orphan = self._orphans.popleft()
+            if isinstance(orphan, Channel):
+                self._close_channel(orphan)
+            else:
+                self._close_connection(orphan)
 
     def add_user(self, name: str, password: str) -> None:
         """``rabbitmqctl add_user name password`` (or change the password of ``name``)."""
@@ -102,12 +115,18 @@ class Broker(Declarations, Messaging, DeadLettering, Policies, Heartbeats):
             return channel
 
     def close_channel(self, channel: Channel) -> None:
+        if self._inside():
+            self._orphans.append(channel)
+            return
         with self.lock:
             self._reap()
             self._close_channel(channel)
 
     def close_connection(self, conn: Connection) -> None:
         """Like a TCP close: unacked messages go back, exclusive queues go away."""
+        if self._inside():
+            self._orphans.append(conn)
+            return
         with self.lock:
             self._reap()
             self._close_connection(conn)
