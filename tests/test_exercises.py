@@ -20,6 +20,7 @@ from course.exercises import (
     NotYet,
     Question,
     Quiz,
+    Unavailable,
     VisibleOnly,
     evidence,
     lesson00,
@@ -116,6 +117,24 @@ def test_progress_counts_checks_and_quiz():
     text = str(lesson.progress())
     assert "q1" in text and "Correct" in text and "1 of 1 right" in text
 
+
+
+class NeedsRabbitMQ(Double):
+    def verify(self, answer):
+        raise Unavailable("RabbitMQ is not installed.")
+
+
+def test_a_check_this_machine_cannot_run_is_not_attempted_and_does_not_count():
+    """A lab that needs RabbitMQ, on a laptop without it: the check says Not attempted and
+    why; the lesson is all correct once every other check is (the solutions test)."""
+    runnable, unavailable = Double(), NeedsRabbitMQ()
+    lesson = ExerciseSet(runnable, unavailable)
+    assert says(unavailable.check(4), NOT_ATTEMPTED, "Not attempted", "RabbitMQ is not")
+    assert not lesson.all_correct()
+    runnable.check(4)
+    assert lesson.all_correct()
+    runnable.check(3)
+    assert not lesson.all_correct()
 
 def test_quiz_gives_the_feedback_of_each_answer():
     quiz = Quiz(Question("q1", "Which?", (Choice("one", "Not this one."),

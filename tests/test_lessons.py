@@ -1,6 +1,9 @@
 """Every lesson runs in other ways than nbval's one pass (nbval runs them too, from
 pyproject's testpaths): twice in one kernel, and with its solutions filled in, where
-every check must say Correct."""
+every check must say Correct.  These runs are a laptop without RabbitMQ, the course's first
+audience: the kernel finds no ``rabbitmq-server`` (``$COURSE_RABBITMQ_DIRS`` empty), so
+lesson 08's cluster lab says why it is skipped.  nbval runs the lessons where RabbitMQ is
+installed, and ``tests/test_lessonNN_rabbitmq.py`` on a private node."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import pytest
 from nbclient.exceptions import CellExecutionError
 
 from course.bench.lessons import ALL_CORRECT, execute, lessons, with_solutions
+from course.rabbitmq import DIRS_ENV_VAR, INSTALL_HINT
 
 ENGLISH = lessons("en")
 BOTH = ENGLISH + lessons("fr")
@@ -23,6 +27,11 @@ def ids(paths):
 def test_there_are_lessons():
     assert [p.name for p in ENGLISH][:1] == ["00-welcome.ipynb"]
 
+
+#: The kernel's environment: no RabbitMQ to be found.
+WITHOUT_RABBITMQ = {DIRS_ENV_VAR: ""}
+#: Lessons with a part that needs RabbitMQ, skipped here with a line naming its install.
+NEEDS_RABBITMQ = ("08-failure-labs",)
 
 #: What an unanswered check prints, in each language (its starter still holds ``...``).
 NOT_ATTEMPTED = {"en": "Not attempted", "fr": "Non tenté"}
@@ -37,15 +46,17 @@ def printed(outputs: list) -> str:
 def test_runs_twice_in_one_kernel_in_its_language(path):
     """Run All, then Run All again: a second lab replaces the first, checks still run, and
     the helpers speak the notebook's language."""
-    text = printed(execute(path, runs=2).outputs)
+    text = printed(execute(path, runs=2, env=WITHOUT_RABBITMQ).outputs)
     language = path.parent.name
     assert NOT_ATTEMPTED[language] in text
+    assert (INSTALL_HINT in text) == (path.stem in NEEDS_RABBITMQ)
     assert all(label not in text for lang, label in NOT_ATTEMPTED.items() if lang != language)
 
 
 @pytest.mark.parametrize("path", BOTH, ids=ids(BOTH))
 def test_every_check_says_correct_with_the_solutions(path):
-    execute(path, solutions=True)  # its last cell asserts that every check said Correct
+    # its last cell asserts that every check said Correct (a skipped part's: Not attempted)
+    execute(path, solutions=True, env=WITHOUT_RABBITMQ)
 
 
 def test_a_wrong_solution_fails_the_solutions_run(tmp_path):

@@ -12,10 +12,10 @@
 ``view`` shows it; ``quiz`` asks; ``evidence`` reads the lab the checks inspect.
 """
 
-from .core import Exercise, ExerciseSet, NotAttempted, NotYet, VisibleOnly
+from .core import Exercise, ExerciseSet, NotAttempted, NotYet, Unavailable, VisibleOnly
 from .quiz import Choice, Question, Quiz
 from .result import CORRECT, NOT_ATTEMPTED, NOT_YET
 from .view import Result
 
 __all__ = ["CORRECT", "NOT_ATTEMPTED", "NOT_YET", "Choice", "Exercise", "ExerciseSet",
-           "NotAttempted", "NotYet", "Question", "Quiz", "Result", "VisibleOnly"]
+           "NotAttempted", "NotYet", "Question", "Quiz", "Result", "Unavailable", "VisibleOnly"]

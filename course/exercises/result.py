@@ -33,6 +33,9 @@ class Outcome:
     status: str
     message: Message | None = None
     visible_only: bool = False
+    #: The check could not run on this machine (its lab needs RabbitMQ): it does not count
+    #: against the lesson (``ExerciseSet.all_correct``).
+    unavailable: bool = False
 
     @property
     def correct(self) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ...i18n import N_
 from .. import evidence
-from ..core import Exercise, ExerciseSet, NotAttempted, NotYet
+from ..core import Exercise, ExerciseSet, NotYet, Unavailable
 from ..result import Joined, Message
 from .questions import quiz
 from .runs import (
@@ -107,7 +107,7 @@ class Survivors(Exercise):
             if lab.outage.embedded or lab.outage.stops:
                 raise NotYet(N_("The broker has not restarted yet: run the cells that stop "
                                 "and start it, then check again."))
-            raise NotAttempted(N_("This lab could not restart its broker (a RabbitMQ the "
+            raise Unavailable(N_("This lab could not restart its broker (a RabbitMQ the "
                                   "course did not start), so there is nothing to compare "
                                   "with."))
         depths = queue_depths(RESTARTED)

@@ -12,7 +12,7 @@ from ...i18n import N_
 from ...openstack.nova import NovaCloud
 from ...rabbitmq import find_server
 from .. import evidence
-from ..core import NotAttempted, NotYet
+from ..core import NotYet, Unavailable
 
 #: Exercise 2's queues: the compute's (transient, oslo's default) and two durable ones.
 RESTARTED = ("compute.compute1", "lab08.one", "lab08.two")
@@ -71,7 +71,7 @@ def cluster_counts() -> dict[str, int | None]:
     cluster = Cluster.last
     if cluster is None:
         if find_server() is None:
-            raise NotAttempted(NO_RABBITMQ)
+            raise Unavailable(NO_RABBITMQ)
         raise NotYet(N_("No cluster ran yet: run the cell that starts it (`cluster = "
                         "Cluster(nodes=3)`) and the next ones, then check again."))
     for stopped, counts in cluster.measurements:
