@@ -10,6 +10,7 @@ from helpers import eventually
 
 import course
 from course.openstack.nova import NovaCloud, Timings
+from course.transport_url import parse_transport_url
 
 QUORUM = {"rabbit_quorum_queue": True, "rabbit_transient_quorum_queue": True,
           "rabbit_quorum_delivery_limit": 5}
@@ -75,8 +76,10 @@ def test_many_computes_start_under_a_progress_bar(capsys):
 
 def test_the_starting_callback_counts_the_computes_of_every_cell(url):
     seen = []
+    vhost = parse_transport_url(url).vhost
+    urls = {cell: course.broker.add_vhost(f"{vhost}-{cell}") for cell in ("cell1", "cell2")}
     cloud = NovaCloud(url, cells={"cell1": ["compute1", "compute2"], "cell2": ["compute3"]},
-                      timings=Timings.zero(), starting=lambda done, total: seen.append(
-                          (done, total)))
+                      cell_urls=urls, timings=Timings.zero(),
+                      starting=lambda done, total: seen.append((done, total)))
     with cloud:
         assert seen == [(0, 3), (1, 3), (2, 3), (3, 3)]
