@@ -104,32 +104,28 @@ def require(module: str, reason: str):
         unavailable(reason)
 
 
+def _processes(part: str):
+    """(pid, the bytes of ``/proc/<pid>/<part>``) of every process this user may read."""
+    for path in Path("/proc").glob(f"[0-9]*/{part}"):
+        try:
+            yield int(path.parent.name), path.read_bytes()
+        except OSError:  # gone meanwhile, or not ours to read
+            pass
+
+
 def processes_in(folder) -> list[int]:
     """Pids of the processes whose command line names ``folder`` (a RabbitMQ node's
     ``-home``): what a stopped node or cluster must not leave running."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if str(folder).encode() in cmdline.read_bytes():
-                found.append(int(cmdline.parent.name))
-        except OSError:  # gone meanwhile
-            pass
-    return found
+    return [pid for pid, cmdline in _processes("cmdline") if str(folder).encode() in cmdline]
 
 
 def processes_marked(name: str, value: str) -> list[str]:
     """The command lines of the processes whose environment has ``name=value``: what a
     test session started (its nodes and kernels inherit its environment) and left running."""
     marker = f"{name}={value}".encode()
-    found = []
-    for environ in Path("/proc").glob("[0-9]*/environ"):
-        try:
-            if marker in environ.read_bytes().split(b"\0"):
-                found.append((environ.parent / "cmdline").read_bytes().replace(b"\0", b" ")
-                             .decode(errors="replace").strip())
-        except OSError:  # gone meanwhile, or not ours to read
-            pass
-    return found
+    marked = {pid for pid, environ in _processes("environ") if marker in environ.split(b"\0")}
+    return [cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
+            for pid, cmdline in _processes("cmdline") if pid in marked]
 
 
 def listening(port: int) -> bool:
